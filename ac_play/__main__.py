@@ -1,0 +1,3 @@
+from ac_play.cli import main
+
+raise SystemExit(main())

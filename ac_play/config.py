@@ -1,0 +1,110 @@
+"""All training settings in one dataclass, shared by the CLI, the TUI, config.json and checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from ac_play.errors import AcPlayError
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run. Defaults are the ones that solve CartPole-v1 on every seed."""
+
+    env_id: str = "CartPole-v1"
+    """Gymnasium environment id: a flat Box observation and Discrete actions."""
+    seed: int = 0
+    """Seeds the agent's initial weights, the action sampling and the environments."""
+    hidden: int = 128
+    """Units in the shared ReLU layer."""
+    envs: int = 1
+    """Episodes played at once (a vector env when above 1); one update per batch of episodes."""
+    lr: float = 0.003
+    """Learning rate of the optimiser; may change between updates."""
+    gamma: float = 0.99
+    """Discount factor of the returns; may change between updates."""
+    entropy: float = 0.0
+    """Coefficient of the entropy bonus in the loss; may change between updates."""
+    value_coef: float = 0.5
+    """Weight of the critic's Huber loss against the actor's loss."""
+    huber_delta: float = 1.0
+    """Where the critic's Huber loss turns from quadratic to linear."""
+    max_grad_norm: float = 1.0
+    """Gradients are rescaled when their global norm exceeds this (0 turns it off)."""
+    optimizer: str = "adam"
+    """"adam" or "sgd"."""
+    init: str = "small-actor"
+    """Initial weights: "small-actor" (near-uniform first policy) or "notebook"."""
+    loss_reduction: str = "mean"
+    """How the per-step losses combine: "mean" (ours) or "sum" (the notebook's)."""
+    normalize: str = "running"
+    """How returns are normalised: "running" statistics over all batches, or per "episode"."""
+    running_alpha: float = 0.05
+    """Weight of the newest episode in the running reward (as in the notebook)."""
+    episodes: int | None = None
+    """Episodes to train; None stops when solved (or at max_episodes)."""
+    max_episodes: int = 10_000
+    """Safety limit when training until solved."""
+
+    def validate(self) -> TrainConfig:
+        """Raise AcPlayError with a readable sentence for any nonsense value."""
+        checks = [
+            (self.hidden >= 1, f"--hidden must be at least 1, not {self.hidden}"),
+            (self.envs >= 1, f"--envs must be at least 1, not {self.envs}"),
+            (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, not {self.lr}"),
+            (0 < self.gamma <= 1, f"--gamma must be in (0, 1], not {self.gamma}"),
+            (
+                math.isfinite(self.entropy) and self.entropy >= 0,
+                f"--entropy must be zero or positive, not {self.entropy}",
+            ),
+            (self.episodes is None or self.episodes >= 1, f"--episodes must be at least 1, not {self.episodes}"),
+            (self.seed >= 0, f"--seed must be zero or positive, not {self.seed}"),
+            (self.optimizer in ("adam", "sgd"), f"unknown optimizer {self.optimizer!r}"),
+            (self.init in ("small-actor", "notebook"), f"unknown init {self.init!r}"),
+            (self.loss_reduction in ("mean", "sum"), f"unknown loss reduction {self.loss_reduction!r}"),
+            (self.normalize in ("running", "episode"), f"unknown normalisation {self.normalize!r}"),
+        ]
+        for ok, sentence in checks:
+            if not ok:
+                raise AcPlayError(sentence)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build from a dict (config.json, checkpoint metadata), ignoring unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+PRESETS: dict[str, dict] = {
+    "default": {},
+    # The notebook's settings, kept so a learner can watch them fail: plain SGD at lr 0.005 on
+    # a summed loss, He-scaled actor head, returns normalised per episode.
+    "notebook": {
+        "optimizer": "sgd",
+        "lr": 0.005,
+        "init": "notebook",
+        "loss_reduction": "sum",
+        "normalize": "episode",
+        "value_coef": 1.0,
+        "max_grad_norm": 0.0,
+    },
+}
+
+HOT_SETTINGS = ("lr", "gamma", "entropy")
+"""Settings that may change while training runs (applied at the next update)."""
+
+
+def preset(name: str, **overrides) -> TrainConfig:
+    """A config from a named preset with some fields replaced."""
+    if name not in PRESETS:
+        raise AcPlayError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+    values = {**PRESETS[name], **{k: v for k, v in overrides.items() if v is not None}}
+    return TrainConfig(**values)
+
+

@@ -1,0 +1,226 @@
+"""Gymnasium environments and the lean loops that play episodes with the current policy.
+
+A runner plays whole episodes and hands them back as arrays; it never learns. The per-step
+path is kept short: one small matrix product, a few float operations in plain Python, and a
+pre-drawn uniform number compared against the cumulative probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from ac_play.errors import AcPlayError
+
+UNIFORM_BLOCK = 4096
+
+
+@dataclass
+class Episode:
+    """One finished episode: obs [T, D], actions [T], rewards [T], and how it ended."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    last_obs: np.ndarray
+    truncated: bool
+
+    @property
+    def length(self) -> int:
+        return len(self.actions)
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """What the trainer needs to know of an environment."""
+
+    env_id: str
+    obs_dim: int
+    n_actions: int
+    reward_threshold: float | None
+    max_episode_steps: int | None
+
+
+def env_info(env_id: str) -> EnvInfo:
+    """Check that env_id exists and has a flat Box observation and Discrete actions."""
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise AcPlayError(f"unknown environment {env_id!r} ({exc})") from None
+    try:
+        env = gym.make(env_id)
+    except Exception as exc:  # a missing extra (box2d, mujoco) lands here
+        raise AcPlayError(f"cannot create environment {env_id!r}: {exc}") from None
+    try:
+        obs_space, action_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        raise AcPlayError(
+            f"{env_id} has observation space {obs_space}; ac-play needs a flat Box"
+        )
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise AcPlayError(f"{env_id} has action space {action_space}; ac-play needs Discrete")
+    return EnvInfo(
+        env_id,
+        int(obs_space.shape[0]),
+        int(action_space.n),
+        spec.reward_threshold,
+        spec.max_episode_steps,
+    )
+
+
+class UniformStream:
+    """Uniform numbers from a seeded Generator, drawn a block at a time (cheap per step)."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.block: list[float] = []
+
+    def next(self) -> float:
+        if not self.block:
+            self.block = self.rng.random(UNIFORM_BLOCK).tolist()
+            self.block.reverse()
+        return self.block.pop()
+
+
+def sample_from_logits(logits: list[float], u: float) -> int:
+    """Pick action i with probability softmax(logits)[i], given u uniform in [0, 1)."""
+    top = max(logits)
+    weights = [math.exp(x - top) for x in logits]
+    threshold = u * sum(weights)
+    action, total = 0, weights[0]
+    while threshold >= total and action < len(weights) - 1:
+        action += 1
+        total += weights[action]
+    return action
+
+
+class SingleRunner:
+    """Plays one episode at a time on a plain gymnasium env (the notebook's setting)."""
+
+    def __init__(self, env_id: str, seed: int, rng: np.random.Generator):
+        self.env = gym.make(env_id)
+        self.seed: int | None = seed
+        self.uniforms = UniformStream(rng)
+        capacity = self.env.spec.max_episode_steps or 1000
+        self.obs_buf = np.empty((capacity, self.env.observation_space.shape[0]))
+
+    def play(self, params: dict[str, np.ndarray], count: int, greedy: bool = False) -> list[Episode]:
+        return [self._episode(params, greedy) for _ in range(count)]
+
+    def _episode(self, params: dict[str, np.ndarray], greedy: bool) -> Episode:
+        w1, b1, wa, ba = params["W1"], params["b1"], params["Wa"], params["ba"]
+        obs, _ = self.env.reset(seed=self.seed)
+        self.seed = None  # seed once; later resets continue the env's own generator
+        actions: list[int] = []
+        rewards: list[float] = []
+        env_step, next_u = self.env.step, self.uniforms.next
+        while True:
+            if len(actions) == len(self.obs_buf):
+                self.obs_buf = np.concatenate([self.obs_buf, np.empty_like(self.obs_buf)])
+            self.obs_buf[len(actions)] = obs
+            hidden = obs @ w1
+            hidden += b1
+            np.maximum(hidden, 0.0, out=hidden)
+            logits = (hidden @ wa + ba).tolist()
+            action = logits.index(max(logits)) if greedy else sample_from_logits(logits, next_u())
+            obs, reward, terminated, truncated, _ = env_step(action)
+            actions.append(action)
+            rewards.append(reward)
+            if terminated or truncated:
+                break
+        length = len(actions)
+        return Episode(
+            self.obs_buf[:length].copy(),
+            np.array(actions, dtype=np.int64),
+            np.array(rewards, dtype=np.float64),
+            np.asarray(obs, dtype=np.float64),
+            bool(truncated and not terminated),
+        )
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class VectorRunner:
+    """Plays N episodes at once on a gymnasium vector env.
+
+    Episodes stream: every env keeps its own episode going across calls, and a call returns as
+    soon as `count` episodes have finished, so no env ever idles waiting for the others.
+    """
+
+    def __init__(self, env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
+        mode = "vector_entry_point" if env_id.startswith("CartPole") else "sync"
+        self.env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+        self.rng = rng
+        self.num_envs = num_envs
+        self.obs, _ = self.env.reset(seed=seed)
+        capacity = gym.spec(env_id).max_episode_steps or 1000
+        obs_dim = self.env.single_observation_space.shape[0]
+        self.obs_buf = np.empty((num_envs, capacity, obs_dim))
+        self.act_buf = np.zeros((num_envs, capacity), dtype=np.int64)
+        self.rew_buf = np.zeros((num_envs, capacity))
+        self.lengths = np.zeros(num_envs, dtype=np.int64)
+        # with NEXT_STEP autoreset, the step after an episode ends only resets that env
+        self.resetting = np.zeros(num_envs, dtype=bool)
+
+    def play(self, params: dict[str, np.ndarray], count: int, greedy: bool = False) -> list[Episode]:
+        finished: list[Episode] = []
+        while len(finished) < count:
+            finished.extend(self._step(params, greedy))
+        return finished
+
+    def _actions(self, params: dict[str, np.ndarray], greedy: bool) -> np.ndarray:
+        hidden = np.maximum(self.obs @ params["W1"] + params["b1"], 0.0)
+        logits = hidden @ params["Wa"] + params["ba"]
+        if greedy:
+            return logits.argmax(axis=1)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        cumulative = np.cumsum(probs, axis=1)
+        u = self.rng.random(self.num_envs)[:, None] * cumulative[:, -1:]
+        return np.minimum((u >= cumulative).sum(axis=1), logits.shape[1] - 1)
+
+    def _step(self, params: dict[str, np.ndarray], greedy: bool) -> list[Episode]:
+        actions = self._actions(params, greedy)
+        live = np.flatnonzero(~self.resetting)
+        if self.lengths.max() == self.obs_buf.shape[1]:
+            self._grow()
+        slots = self.lengths[live]
+        self.obs_buf[live, slots] = self.obs[live]
+        self.act_buf[live, slots] = actions[live]
+        self.obs, rewards, terminated, truncated, _ = self.env.step(actions)
+        self.rew_buf[live, slots] = rewards[live]
+        self.lengths[live] += 1
+        done = (terminated | truncated) & ~self.resetting
+        self.resetting = done
+        return [self._finish(i, bool(truncated[i] and not terminated[i])) for i in np.flatnonzero(done)]
+
+    def _finish(self, i: int, truncated: bool) -> Episode:
+        length = self.lengths[i]
+        self.lengths[i] = 0
+        return Episode(
+            self.obs_buf[i, :length].copy(),
+            self.act_buf[i, :length].copy(),
+            self.rew_buf[i, :length].copy(),
+            self.obs[i].astype(np.float64),
+            truncated,
+        )
+
+    def _grow(self) -> None:
+        self.obs_buf = np.concatenate([self.obs_buf, np.empty_like(self.obs_buf)], axis=1)
+        self.act_buf = np.concatenate([self.act_buf, np.zeros_like(self.act_buf)], axis=1)
+        self.rew_buf = np.concatenate([self.rew_buf, np.zeros_like(self.rew_buf)], axis=1)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def make_runner(env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
+    """The lean single-env runner for one env, the streaming vector runner for more."""
+    if num_envs == 1:
+        return SingleRunner(env_id, seed, rng)
+    return VectorRunner(env_id, num_envs, seed, rng)

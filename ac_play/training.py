@@ -1,0 +1,250 @@
+"""The training loop: play episodes, compute returns, update the agent, report statistics.
+
+`Trainer.episodes()` is a generator of per-episode statistics; the headless CLI prints them,
+the TUI charts them and the benchmark aggregates them. Nobody else re-implements the loop.
+Controls (pause, resume, one step, stop, new lr/gamma/entropy) are thread-safe and take
+effect between updates.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ac_play.agent import ActorCritic, grad_norm
+from ac_play.config import HOT_SETTINGS, TrainConfig
+from ac_play.envs import Episode, env_info, make_runner
+from ac_play.errors import AcPlayError
+from ac_play.optim import make_optimizer
+from ac_play.returns import RunningNormaliser, discounted_returns, normalise
+
+
+class DivergedError(AcPlayError):
+    """The loss or the gradients stopped being finite."""
+
+
+@dataclass(frozen=True)
+class EpisodeStats:
+    """One finished episode and the update it took part in."""
+
+    episode: int
+    episode_return: float
+    length: int
+    running_reward: float
+    actor_loss: float
+    critic_loss: float
+    entropy: float
+    grad_norm: float
+    mean_value: float
+    env_steps: int
+    elapsed: float
+    update: int
+    solved: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Progress:
+    """Counters that carry over when a run is resumed."""
+
+    episode: int = 0
+    env_steps: int = 0
+    updates: int = 0
+    running_reward: float = 0.0
+    best_running_reward: float = 0.0
+    solved_at: int | None = None
+    elapsed: float = 0.0
+
+
+class Trainer:
+    """Trains one agent on one environment, one batch of episodes per update."""
+
+    def __init__(self, config: TrainConfig, agent: ActorCritic | None = None):
+        self.config = config.validate()
+        self.info = env_info(config.env_id)
+        self.agent = agent or ActorCritic.create(
+            self.info.obs_dim, self.info.n_actions, config.hidden, config.seed, config.init
+        )
+        self._check_agent_fits()
+        self.optimizer = make_optimizer(config.optimizer, self.agent.params, config.lr)
+        self.normaliser = RunningNormaliser()
+        self.progress = Progress()
+        self.threshold = self.info.reward_threshold
+        self._runner = None
+        self._control = threading.Condition()
+        self._paused = False
+        self._steps_allowed = 0
+        self._stopped = False
+        self._pending: dict[str, float] = {}
+
+    def _check_agent_fits(self) -> None:
+        wanted = (self.info.obs_dim, self.info.n_actions)
+        if (self.agent.obs_dim, self.agent.n_actions) != wanted:
+            raise AcPlayError(
+                f"the agent has {self.agent.obs_dim} inputs and {self.agent.n_actions} actions; "
+                f"{self.info.env_id} needs {wanted[0]} and {wanted[1]}"
+            )
+
+    # -- controls, called from any thread ------------------------------------------------
+
+    def pause(self) -> None:
+        with self._control:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._control:
+            self._paused = False
+            self._control.notify_all()
+
+    def step_once(self) -> None:
+        """While paused, allow exactly one more update."""
+        with self._control:
+            self._steps_allowed += 1
+            self._control.notify_all()
+
+    def stop(self) -> None:
+        with self._control:
+            self._stopped = True
+            self._control.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_hyperparameters(self, **values: float) -> None:
+        """Change lr, gamma or entropy; checked now, applied at the next update."""
+        unknown = set(values) - set(HOT_SETTINGS)
+        if unknown:
+            raise AcPlayError(f"cannot change {', '.join(sorted(unknown))} while training")
+        trial = TrainConfig(**{**self.config.to_dict(), **self._pending, **values})
+        trial.validate()
+        with self._control:
+            self._pending.update(values)
+
+    def _wait_for_turn(self) -> bool:
+        """Block while paused; False once stopped."""
+        with self._control:
+            while self._paused and not self._stopped and self._steps_allowed == 0:
+                self._control.wait()
+            if self._steps_allowed:
+                self._steps_allowed -= 1
+            return not self._stopped
+
+    def _apply_pending(self) -> None:
+        with self._control:
+            pending, self._pending = self._pending, {}
+        for name, value in pending.items():
+            setattr(self.config, name, value)
+        self.optimizer.lr = self.config.lr
+
+    # -- the loop ------------------------------------------------------------------------
+
+    @property
+    def solved(self) -> bool:
+        return self.progress.solved_at is not None
+
+    def _done(self) -> bool:
+        if self.config.episodes is not None:
+            return self.progress.episode >= self.config.episodes
+        return self.solved or self.progress.episode >= self.config.max_episodes
+
+    def episodes(self) -> Iterator[EpisodeStats]:
+        """Train until done (solved, or the episode budget), yielding one item per episode."""
+        while not self._done() and self._wait_for_turn():
+            yield from self.run_update()
+
+    def run_update(self) -> list[EpisodeStats]:
+        """Play one batch of episodes, update once, and return their statistics."""
+        self._apply_pending()
+        started = time.perf_counter()
+        batch = self._play()
+        update_stats = self._update(batch)
+        self.progress.elapsed += time.perf_counter() - started
+        self.progress.updates += 1
+        return [self._record(episode, update_stats) for episode in batch]
+
+    def _play(self) -> list[Episode]:
+        if self._runner is None:
+            # each resume gets its own env seed, so a resumed run does not replay its start
+            env_seed = self.config.seed + 1_000_003 * self.progress.episode
+            rng = np.random.default_rng([self.config.seed, self.progress.episode])
+            self._runner = make_runner(self.config.env_id, self.config.envs, env_seed, rng)
+        return self._runner.play(self.agent.params, self.config.envs)
+
+    def _targets(self, batch: list[Episode]) -> np.ndarray:
+        """The critic's targets for every step of the batch, normalised."""
+        gamma = self.config.gamma
+        if self.config.normalize == "episode":
+            return np.concatenate([normalise(discounted_returns(e.rewards, gamma)) for e in batch])
+        bootstraps = np.zeros(len(batch))
+        cut = [i for i, e in enumerate(batch) if e.truncated]
+        if cut and self.normaliser.seen:
+            _, values = self.agent.forward(np.stack([batch[i].last_obs for i in cut]))
+            bootstraps[cut] = self.normaliser.denormalise(values)
+        raw = np.concatenate(
+            [discounted_returns(e.rewards, gamma, b) for e, b in zip(batch, bootstraps)]
+        )
+        self.normaliser.update(raw)
+        return self.normaliser.normalise(raw)
+
+    def _update(self, batch: list[Episode]) -> dict[str, float]:
+        cfg = self.config
+        targets = self._targets(batch)
+        obs = np.concatenate([e.obs for e in batch])
+        actions = np.concatenate([e.actions for e in batch])
+        terms, grads = self.agent.loss_terms_and_grads(
+            obs, actions, targets, None, cfg.entropy, cfg.value_coef, cfg.huber_delta
+        )
+        if cfg.loss_reduction == "sum":
+            for grad in grads.values():
+                grad *= len(actions)
+        norm = grad_norm(grads)
+        if not np.isfinite(norm) or not np.isfinite(terms.total):
+            raise DivergedError(
+                f"training diverged at episode {self.progress.episode + 1} (loss {terms.total}, "
+                f"gradient norm {norm}); try a smaller --lr"
+            )
+        if cfg.max_grad_norm and norm > cfg.max_grad_norm:
+            for grad in grads.values():
+                grad *= cfg.max_grad_norm / norm
+        self.optimizer.step(self.agent.params, grads)
+        return {
+            "actor_loss": terms.actor,
+            "critic_loss": terms.critic,
+            "entropy": terms.entropy,
+            "grad_norm": norm,
+            "mean_value": terms.mean_value,
+        }
+
+    def _record(self, episode: Episode, update_stats: dict[str, float]) -> EpisodeStats:
+        p = self.progress
+        episode_return = float(episode.rewards.sum())
+        p.episode += 1
+        p.env_steps += episode.length
+        alpha = self.config.running_alpha
+        p.running_reward = alpha * episode_return + (1 - alpha) * p.running_reward
+        p.best_running_reward = max(p.best_running_reward, p.running_reward)
+        if p.solved_at is None and self.threshold is not None and p.running_reward > self.threshold:
+            p.solved_at = p.episode
+        return EpisodeStats(
+            episode=p.episode,
+            episode_return=episode_return,
+            length=episode.length,
+            running_reward=p.running_reward,
+            env_steps=p.env_steps,
+            elapsed=p.elapsed,
+            update=p.updates,
+            solved=p.solved_at is not None,
+            **update_stats,
+        )
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
