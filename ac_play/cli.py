@@ -1,0 +1,134 @@
+"""The `ac-play` command line: train, watch, human, eval, bench.
+
+Every subcommand's work lives in its own module, imported only when that subcommand runs, so
+`ac-play --help` and the headless paths never load a UI library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ac_play import __version__
+from ac_play.errors import AcPlayError
+
+
+class NotAvailable(AcPlayError):
+    """A subcommand that a later version brings."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+
+
+def number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+
+
+def add_training_args(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by headless training and the TUI; None means "the preset's value"."""
+    parser.add_argument("--env", dest="env_id", help="gymnasium env id (default CartPole-v1)")
+    parser.add_argument("--seed", type=positive_int, help="random seed (default 0)")
+    parser.add_argument("--episodes", type=positive_int, help="train exactly this many episodes (default: until solved)")
+    parser.add_argument("--envs", type=positive_int, help="episodes played at once; above 1 uses a vector env (default 1)")
+    parser.add_argument("--lr", type=number, help="learning rate (default 0.003)")
+    parser.add_argument("--gamma", type=number, help="discount factor in (0, 1] (default 0.99)")
+    parser.add_argument("--hidden", type=positive_int, help="hidden units of the shared layer (default 128)")
+    parser.add_argument("--entropy", type=number, help="entropy bonus coefficient (default 0)")
+    parser.add_argument("--preset", default="default", choices=["default", "notebook"],
+                        help="'notebook' reproduces the original notebook's settings (and its failure)")
+    parser.add_argument("--out", help="run folder (default: a new folder under runs/)")
+    parser.add_argument("--resume", metavar="CKPT", help="continue training from this checkpoint")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ac-play",
+        description="Watch a hand-written NumPy actor-critic learn CartPole, then play against it.",
+    )
+    parser.add_argument("--version", action="version", version=f"ac-play {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = sub.add_parser("train", help="train an agent (a terminal UI, or --headless)",
+                           description="Train the actor-critic. Opens the terminal UI unless --headless.")
+    add_training_args(train)
+    train.add_argument("--headless", action="store_true", help="no UI: print progress, write the run folder")
+    train.add_argument("--json", action="store_true", help="with --headless: print JSON Lines, one per episode")
+    train.add_argument("--window", action="store_true", help="also show the current policy in a pygame window")
+
+    watch = sub.add_parser("watch", help="watch an agent play in a pygame window",
+                           description="Watch a checkpoint (default: the bundled agent) play CartPole.")
+    add_watch_args(watch)
+
+    human = sub.add_parser("human", help="play CartPole yourself, against the agent",
+                           description="Play CartPole with the keyboard, side by side with the agent.")
+    add_human_args(human)
+
+    evaluate = sub.add_parser("eval", help="score a checkpoint over many episodes",
+                              description="Play episodes with a checkpoint and print mean, std, min and max return.")
+    evaluate.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+    evaluate.add_argument("--episodes", type=positive_int, default=100, help="episodes to play (default 100)")
+    mode = evaluate.add_mutually_exclusive_group()
+    mode.add_argument("--greedy", dest="greedy", action="store_true", default=True,
+                      help="take the most probable action (default)")
+    mode.add_argument("--sample", dest="greedy", action="store_false", help="sample actions from the policy")
+    evaluate.add_argument("--seed", type=positive_int, default=0, help="env seed (default 0)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    bench = sub.add_parser("bench", help="measure learning speed and throughput",
+                           description="Train several seeds headless and report medians and throughput.")
+    add_bench_args(bench)
+    return parser
+
+
+def add_watch_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+
+
+def add_human_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=positive_int, default=0, help="seed of the start states")
+
+
+def add_bench_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seeds", type=positive_int, default=10, help="seeds to train (default 10)")
+    parser.add_argument("--jobs", type=positive_int, default=2, help="parallel processes (default 2)")
+    parser.add_argument("--envs", type=positive_int, default=None, help="episodes played at once (default: the config's)")
+    parser.add_argument("--env", dest="env_id", default="CartPole-v1", help="gymnasium env id")
+    parser.add_argument("--memory", type=positive_int, metavar="EPISODES", default=None,
+                        help="instead: train this many episodes and report resident memory growth")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "train" and args.headless:
+        from ac_play.headless import run_headless
+
+        return run_headless(args)
+    if args.command == "train":
+        raise NotAvailable("the training TUI is not available yet; use `ac-play train --headless`")
+    if args.command == "eval":
+        from ac_play.evaluate import run_eval
+
+        return run_eval(args)
+    if args.command == "bench":
+        from ac_play.bench import run_bench
+
+        return run_bench(args)
+    if args.command == "watch":
+        raise NotAvailable("`ac-play watch` is not available yet; use `ac-play eval`")
+    raise NotAvailable("`ac-play human` is not available yet")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except AcPlayError as exc:
+        print(f"ac-play: error: {exc}", file=sys.stderr)
+        return 2
