@@ -35,8 +35,8 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
     """Flags shared by headless training and the TUI; None means "the preset's value"."""
     parser.add_argument("--env", dest="env_id", help="gymnasium env id (default CartPole-v1)")
     parser.add_argument("--seed", type=positive_int, help="random seed (default 0)")
-    parser.add_argument("--episodes", type=positive_int, help="train exactly this many episodes (default: until solved)")
-    parser.add_argument("--envs", type=positive_int, help="episodes played at once; above 1 uses a vector env (default 1)")
+    parser.add_argument("--episodes", type=positive_int, help="train this many episodes (default: until solved)")
+    parser.add_argument("--envs", type=positive_int, help="episodes played at once, a vector env above 1 (default 1)")
     parser.add_argument("--lr", type=number, help="learning rate (default 0.003)")
     parser.add_argument("--gamma", type=number, help="discount factor in (0, 1] (default 0.99)")
     parser.add_argument("--hidden", type=positive_int, help="hidden units of the shared layer (default 128)")
@@ -98,7 +98,7 @@ def add_human_args(parser: argparse.ArgumentParser) -> None:
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=positive_int, default=10, help="seeds to train (default 10)")
     parser.add_argument("--jobs", type=positive_int, default=2, help="parallel processes (default 2)")
-    parser.add_argument("--envs", type=positive_int, default=None, help="episodes played at once (default: the config's)")
+    parser.add_argument("--envs", type=positive_int, default=None, help="episodes played at once (default: 1)")
     parser.add_argument("--env", dest="env_id", default="CartPole-v1", help="gymnasium env id")
     parser.add_argument("--memory", type=positive_int, metavar="EPISODES", default=None,
                         help="instead: train this many episodes and report resident memory growth")

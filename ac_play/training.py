@@ -188,7 +188,7 @@ class Trainer:
             _, values = self.agent.forward(np.stack([batch[i].last_obs for i in cut]))
             bootstraps[cut] = self.normaliser.denormalise(values)
         raw = np.concatenate(
-            [discounted_returns(e.rewards, gamma, b) for e, b in zip(batch, bootstraps)]
+            [discounted_returns(e.rewards, gamma, b) for e, b in zip(batch, bootstraps, strict=True)]
         )
         self.normaliser.update(raw)
         return self.normaliser.normalise(raw)
