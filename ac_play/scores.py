@@ -154,12 +154,13 @@ def format_table(scores: list[Score]) -> str:
         for rank, score in enumerate(scores, start=1)
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    numeric = {0, 2, 3, 4, 5}
-    lines = [
-        "  ".join(cell.rjust(w) if i in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-        for row in [header, *rows]
-    ]
-    return "\n".join(line.rstrip() for line in lines)
+    numeric = {0, 2, 3, 4, 5}  # right-aligned columns
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join(line(row) for row in [header, *rows])
 
 
 def print_best(limit: int = 10) -> int:
