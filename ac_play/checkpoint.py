@@ -101,16 +101,26 @@ def load(path: str | Path) -> Checkpoint:
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PK\x03\x04":
+        # checked first: np.load would take any other file for a pickle
+        reason = "empty file" if not magic else "not a zip archive"
+        raise CheckpointError(f"{path} is not a readable .npz checkpoint ({reason})")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
+            arrays = {key: npz[key] for key in npz.files}
     except ValueError as exc:
         if "pickle" in str(exc):
             raise CheckpointError(f"{path} contains pickled objects; refusing to load it") from None
         raise CheckpointError(f"{path} is not a valid checkpoint ({exc})") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        reason = "empty file" if path.stat().st_size == 0 else str(exc) or type(exc).__name__
+        reason = str(exc) or type(exc).__name__
         raise CheckpointError(f"{path} is not a readable .npz checkpoint ({reason})") from None
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise CheckpointError(f"{path}: member {key!r} is not a NumPy array")
+    return arrays
 
 
 def _read_meta(path: Path, arrays: dict[str, np.ndarray]) -> dict:

@@ -1,0 +1,127 @@
+"""The agent's maths: shapes, stable softmax, and hand-written gradients against finite differences."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ac_play.agent import PARAM_NAMES, ActorCritic, log_softmax
+
+
+def random_batch(rng, batch, obs_dim, n_actions):
+    obs = rng.standard_normal((batch, obs_dim))
+    actions = rng.integers(n_actions, size=batch)
+    returns = rng.standard_normal(batch) * 2.0  # some errors beyond the Huber delta
+    return obs, actions, returns
+
+
+def agent_with_random_params(obs_dim, n_actions, hidden, seed):
+    agent = ActorCritic.create(obs_dim, n_actions, hidden, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    for name, value in agent.params.items():
+        agent.params[name] = rng.standard_normal(value.shape) * 0.5
+    return agent
+
+
+def test_forward_shapes_and_probabilities_sum_to_one():
+    agent = ActorCritic.create(obs_dim=4, n_actions=2, hidden=128, seed=0)
+    probs, values = agent.forward(np.zeros((7, 4)))
+    assert probs.shape == (7, 2) and values.shape == (7,)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_params_have_the_documented_keys_and_shapes():
+    agent = ActorCritic.create(obs_dim=6, n_actions=3, hidden=16, seed=0)
+    shapes = {name: agent.params[name].shape for name in PARAM_NAMES}
+    assert shapes == {"W1": (6, 16), "b1": (16,), "Wa": (16, 3), "ba": (3,), "Wc": (16, 1), "bc": (1,)}
+
+
+def test_first_policy_is_near_uniform():
+    agent = ActorCritic.create(obs_dim=4, n_actions=2, hidden=128, seed=3)
+    probs, _ = agent.forward(np.random.default_rng(0).uniform(-0.05, 0.05, (100, 4)))
+    assert np.abs(probs - 0.5).max() < 0.02
+
+
+def test_log_softmax_is_stable_for_huge_logits():
+    logp = log_softmax(np.array([[1000.0, 0.0], [-1000.0, -1000.0]]))
+    assert np.all(np.isfinite(logp))
+    np.testing.assert_allclose(np.exp(logp[1]), [0.5, 0.5])
+    assert logp[0, 0] == 0.0
+
+
+def test_same_seed_gives_same_weights_and_other_seed_does_not():
+    a, b, c = (ActorCritic.create(4, 2, 8, seed=s) for s in (1, 1, 2))
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in PARAM_NAMES)
+    assert not np.array_equal(a.params["W1"], c.params["W1"])
+
+
+@pytest.mark.parametrize(
+    "batch, obs_dim, n_actions, hidden, entropy",
+    [(1, 4, 2, 1, 0.0), (5, 4, 2, 8, 0.01), (32, 6, 3, 16, 0.1), (1, 3, 4, 5, 0.5), (17, 2, 2, 1, 0.0)],
+)
+def test_gradients_match_central_finite_differences(batch, obs_dim, n_actions, hidden, entropy):
+    rng = np.random.default_rng(batch * 1000 + hidden)
+    agent = agent_with_random_params(obs_dim, n_actions, hidden, seed=batch + hidden)
+    obs, actions, returns = random_batch(rng, batch, obs_dim, n_actions)
+    # the advantage is a constant of the loss: hold it fixed while parameters move
+    _, values = agent.forward(obs)
+    advantages = returns - values
+    kwargs = dict(advantages=advantages, entropy_coef=entropy, value_coef=0.5)
+    _, grads = agent.loss_and_grads(obs, actions, returns, **kwargs)
+    eps = 1e-6
+    for name in PARAM_NAMES:
+        param = agent.params[name]
+        numeric = np.zeros_like(param)
+        for index in np.ndindex(param.shape):
+            saved = param[index]
+            param[index] = saved + eps
+            plus, _ = agent.loss_and_grads(obs, actions, returns, **kwargs)
+            param[index] = saved - eps
+            minus, _ = agent.loss_and_grads(obs, actions, returns, **kwargs)
+            param[index] = saved
+            numeric[index] = (plus - minus) / (2 * eps)
+        scale = max(np.abs(numeric).max(), np.abs(grads[name]).max(), 1e-8)
+        relative_error = np.abs(numeric - grads[name]).max() / scale
+        assert relative_error < 1e-6, f"{name}: relative error {relative_error:.2e}"
+
+
+def test_default_advantage_is_returns_minus_values():
+    rng = np.random.default_rng(0)
+    agent = agent_with_random_params(4, 2, 8, seed=0)
+    obs, actions, returns = random_batch(rng, 10, 4, 2)
+    _, values = agent.forward(obs)
+    loss_default, grads_default = agent.loss_and_grads(obs, actions, returns)
+    loss_explicit, grads_explicit = agent.loss_and_grads(obs, actions, returns, advantages=returns - values)
+    assert loss_default == loss_explicit
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(grads_default[name], grads_explicit[name])
+
+
+def test_actor_loss_does_not_move_the_critic_head():
+    rng = np.random.default_rng(1)
+    agent = agent_with_random_params(4, 2, 8, seed=1)
+    obs, actions, returns = random_batch(rng, 10, 4, 2)
+    _, grads = agent.loss_and_grads(obs, actions, returns, value_coef=0.0)
+    assert not grads["Wc"].any() and not grads["bc"].any()
+    assert grads["Wa"].any()
+
+
+def test_loss_is_a_mean_so_repeating_the_batch_changes_nothing():
+    rng = np.random.default_rng(2)
+    agent = agent_with_random_params(4, 2, 8, seed=2)
+    obs, actions, returns = random_batch(rng, 6, 4, 2)
+    loss, grads = agent.loss_and_grads(obs, actions, returns)
+    loss2, grads2 = agent.loss_and_grads(np.tile(obs, (3, 1)), np.tile(actions, 3), np.tile(returns, 3))
+    assert loss == pytest.approx(loss2)
+    np.testing.assert_allclose(grads["W1"], grads2["W1"], atol=1e-12)
+
+
+def test_agent_module_imports_without_any_ui_library():
+    code = (
+        "import sys, ac_play.agent, ac_play.training, ac_play.checkpoint, ac_play.cli;"
+        "bad = [m for m in ('pygame', 'textual', 'textual_plotext', 'rich') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
