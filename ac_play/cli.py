@@ -92,7 +92,14 @@ def add_watch_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_human_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=positive_int, default=0, help="seed of the start states")
+    parser.add_argument("--seed", type=positive_int, default=0,
+                        help="start state of the first round; round k starts from seed + k (default 0)")
+    parser.add_argument("--speed", type=number, default=0.5,
+                        help="game speed, 0.25 to 2; 1 is the env's real time of 50 steps/s (default 0.5)")
+    parser.add_argument("--agent", metavar="CKPT", help="the opponent's checkpoint (default: the bundled agent)")
+    parser.add_argument("--solo", action="store_true", help="play alone, without the agent beside you")
+    parser.add_argument("--name", help="your name in the scores (default: your login name)")
+    parser.add_argument("--scores", action="store_true", help="print the best rounds played so far and exit")
 
 
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +129,9 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_bench(args)
     if args.command == "watch":
         raise NotAvailable("`ac-play watch` is not available yet; use `ac-play eval`")
-    raise NotAvailable("`ac-play human` is not available yet")
+    from ac_play.human import run_human
+
+    return run_human(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,346 @@
+"""`ac-play human`: play CartPole with the keyboard, beside the agent on the very same start state.
+
+The game is a small state machine (title, countdown, playing, paused, result). It takes input
+through `handle_event` (pygame events) and time through `update(elapsed_ms)` (game time); the
+window loop in `run_human` only pumps events, ticks a clock and draws, so tests can drive the
+same methods with posted key events and no wall clock.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+import gymnasium as gym
+import numpy as np
+import pygame
+
+from ac_play import checkpoint, render, scores
+from ac_play.agent import ActorCritic
+from ac_play.errors import AcPlayError
+from ac_play.human_screens import draw_game, window_size
+
+MIN_SPEED, MAX_SPEED = 0.25, 2.0
+DEFAULT_SPEED = 0.5  # 25 steps a second: 50 (the env's 1 / tau) is too fast for most people
+COUNTDOWN_MS = 3000
+LONGEST_FRAME_MS = 100  # a stalled window (dragged, suspended) must not fast-forward the game
+LEFT_KEYS = (pygame.K_LEFT, pygame.K_a)
+RIGHT_KEYS = (pygame.K_RIGHT, pygame.K_d)
+START_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_SPACE)
+NO_KEY_RULE = "No key held: the cart is pushed left and right in turn, which nets zero force."
+
+
+class GameClock:
+    """Says how many env steps are due after some game time, at a fixed rate of steps per second.
+
+    It counts from the total time played, not per frame, so rounding never drifts: after t ms
+    exactly floor(t * rate / 1000) steps have been handed out.
+    """
+
+    def __init__(self, steps_per_second: float):
+        self.steps_per_second = steps_per_second
+        self.elapsed_ms = 0.0
+        self.steps_given = 0
+
+    def advance(self, elapsed_ms: float) -> int:
+        """Move game time on by elapsed_ms and return the number of steps now due."""
+        self.elapsed_ms += elapsed_ms
+        due = int(self.elapsed_ms * self.steps_per_second // 1000)
+        steps, self.steps_given = due - self.steps_given, due
+        return steps
+
+
+def player_action(left_held: bool, right_held: bool, step: int) -> int:
+    """The push for this step: 0 left, 1 right; with no key (or both) alternate, starting left."""
+    if left_held != right_held:
+        return 0 if left_held else 1
+    return step % 2
+
+
+def env_track(env_id: str) -> render.Track:
+    """The env's constants (limits, tau, step limit), for the rules and the clock."""
+    env = gym.make(env_id)
+    try:
+        return render.Track.from_env(env)
+    finally:
+        env.close()
+
+
+class Policy:
+    """The agent's view of a state: probabilities of each action and the critic's value."""
+
+    def __init__(self, agent: ActorCritic):
+        self.agent = agent
+
+    def look(self, obs: np.ndarray) -> tuple[np.ndarray, float]:
+        probs, values = self.agent.forward(np.asarray(obs, dtype=np.float64)[None, :])
+        return probs[0], float(values[0])
+
+
+class Side:
+    """One cart: an env reset from the round's seed, stepped one action at a time.
+
+    It also keeps what the agent thinks of each state it passes (probabilities, critic value),
+    for the agent's own moves, the hint and the value chart.
+    """
+
+    def __init__(self, env_id: str, seed: int, label: str, policy: Policy):
+        self.label = label
+        self.policy = policy
+        self.env = gym.make(env_id)
+        self.track = render.Track.from_env(self.env)
+        self.obs, _ = self.env.reset(seed=seed)
+        self.start = self.obs.copy()
+        self.steps = 0
+        self.terminated = self.truncated = False
+        self.action: int | None = None
+        self.values: list[float] = []
+        self.look()
+
+    @property
+    def done(self) -> bool:
+        return self.terminated or self.truncated
+
+    def look(self) -> None:
+        self.probs, self.value = self.policy.look(self.obs)
+        self.values.append(self.value)
+
+    def step(self, action: int) -> None:
+        self.obs, _, terminated, truncated, _ = self.env.step(action)
+        self.terminated, self.truncated = bool(terminated), bool(truncated)
+        self.action = action
+        self.steps += 1
+        self.look()
+
+    def greedy_action(self) -> int:
+        return int(np.argmax(self.probs))
+
+    def ending(self) -> str:
+        """Why the episode ended, in words ("" while it goes on)."""
+        if self.terminated:
+            return "cart left the track" if abs(self.obs[0]) > self.track.x_threshold else "pole fell"
+        return "step limit reached" if self.truncated else ""
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class Game:
+    """Rounds of CartPole for a human, optionally against the agent, and the session's record."""
+
+    no_key_rule = NO_KEY_RULE
+
+    def __init__(
+        self,
+        policy: Policy,
+        agent_name: str,
+        env_id: str = "CartPole-v1",
+        seed: int = 0,
+        speed: float = DEFAULT_SPEED,
+        solo: bool = False,
+        name: str = "player",
+        scores_file: scores.Path | None = None,
+    ):
+        self.policy, self.agent_name, self.env_id = policy, agent_name, env_id
+        self.seed, self.speed, self.solo, self.name = seed, speed, solo, name
+        self.scores_file = scores_file
+        self.track = env_track(env_id)
+        # speed 1 is the simulation's real time: one step every tau seconds (50 a second for CartPole)
+        self.steps_per_second = speed / self.track.tau
+        self.state = "title"
+        self.running = True
+        self.hint = False
+        self.held: set[int] = set()
+        self.round_number = 0
+        self.player: Side | None = None
+        self.opponent: Side | None = None
+        self.countdown_ms = 0.0
+        self.clock = GameClock(self.steps_per_second)
+        self.record = {"wins": 0, "ties": 0, "losses": 0, "rounds": 0, "best": 0}
+        self.notice = ""
+
+    @property
+    def round_seed(self) -> int:
+        """Round k (from 1) starts from seed + k - 1: a fresh start every round, the same for both sides."""
+        return self.seed + max(0, self.round_number - 1)
+
+    # input
+
+    def handle_event(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.WINDOWFOCUSLOST:
+            self.held.clear()  # a key released in another window never reaches us
+        elif event.type == pygame.KEYUP:
+            self.held.discard(event.key)
+        elif event.type == pygame.KEYDOWN:
+            self.held.add(event.key)
+            self.press(event.key)
+
+    def press(self, key: int) -> None:
+        if key == pygame.K_q:
+            self.running = False
+        elif key == pygame.K_h:
+            self.hint = not self.hint
+        elif key == pygame.K_ESCAPE:
+            self.escape()
+        elif key in START_KEYS and self.state in ("title", "result"):
+            self.new_round()
+        elif key in START_KEYS and self.state == "paused":
+            self.state = "playing"
+        elif key == pygame.K_r and self.state in ("result", "paused"):
+            self.new_round()
+
+    def escape(self) -> None:
+        """Esc pauses a round in play; anywhere else it leaves the screen (the title: the game)."""
+        if self.state == "playing":
+            self.state = "paused"
+        elif self.state == "title":
+            self.running = False
+        else:
+            self.close_round()
+            self.state = "title"
+
+    # time
+
+    def update(self, elapsed_ms: float) -> None:
+        """Advance game time: the countdown, or as many env steps as the clock says are due."""
+        if self.state == "countdown":
+            self.countdown_ms -= elapsed_ms
+            if self.countdown_ms <= 0:
+                self.state = "playing"
+        elif self.state == "playing":
+            for _ in range(self.clock.advance(elapsed_ms)):
+                self.step()
+                if self.state != "playing":
+                    break
+
+    def step(self) -> None:
+        left = any(key in self.held for key in LEFT_KEYS)
+        right = any(key in self.held for key in RIGHT_KEYS)
+        self.player.step(player_action(left, right, self.player.steps))
+        if self.opponent and not self.opponent.done:
+            self.opponent.step(self.opponent.greedy_action())
+        if self.player.done:
+            self.finish_round()
+
+    # rounds
+
+    def new_round(self) -> None:
+        self.close_round()
+        self.round_number += 1
+        self.player = Side(self.env_id, self.round_seed, self.name, self.policy)
+        self.opponent = None if self.solo else Side(self.env_id, self.round_seed, self.agent_name, self.policy)
+        self.clock = GameClock(self.steps_per_second)
+        self.countdown_ms = COUNTDOWN_MS
+        self.notice = ""
+        self.state = "countdown"
+
+    def finish_round(self) -> None:
+        """The player's pole is down: let the agent play out its episode, record and score the round."""
+        while self.opponent and not self.opponent.done:
+            self.opponent.step(self.opponent.greedy_action())
+        agent_steps = self.opponent.steps if self.opponent else None
+        self.tally(self.player.steps, agent_steps)
+        score = scores.Score(
+            name=self.name,
+            date=scores.now(),
+            seed=self.round_seed,
+            speed=self.speed,
+            player_steps=self.player.steps,
+            agent_steps=agent_steps,
+            agent=None if self.solo else self.agent_name,
+            env_id=self.env_id,
+        )
+        try:
+            scores.append_score(score, self.scores_file, warn=self.warn)
+        except AcPlayError as exc:
+            self.warn(f"this round was not saved: {exc}")
+        self.state = "result"
+
+    def tally(self, player_steps: int, agent_steps: int | None) -> None:
+        self.record["rounds"] += 1
+        self.record["best"] = max(self.record["best"], player_steps)
+        if agent_steps is not None:
+            outcome = "wins" if player_steps > agent_steps else "losses" if player_steps < agent_steps else "ties"
+            self.record[outcome] += 1
+
+    def warn(self, message: str) -> None:
+        scores.print_warning(message)
+        self.notice = message
+
+    def close_round(self) -> None:
+        for side in (self.player, self.opponent):
+            if side:
+                side.close()
+        self.player = self.opponent = None
+
+
+# the window
+
+
+def open_window(size: tuple[int, int]) -> pygame.Surface:
+    """A pygame window, or AcPlayError when there is no display to put it on."""
+    try:
+        pygame.display.init()
+        pygame.font.init()
+    except pygame.error as exc:
+        raise AcPlayError(f"no display to open the game window on ({exc})") from None
+    # without a display SDL falls back to an invisible "offscreen" window: refuse it unless asked for
+    chosen = os.environ.get("SDL_VIDEODRIVER", "")
+    if pygame.display.get_driver() in ("offscreen", "dummy") and chosen not in ("offscreen", "dummy"):
+        pygame.quit()
+        raise AcPlayError("no display to open the game window on (is DISPLAY or WAYLAND_DISPLAY set?)")
+    pygame.display.set_caption("ac-play human")
+    return pygame.display.set_mode(size)
+
+
+def play(game: Game, window: pygame.Surface) -> None:
+    """The window loop: events in, game time on, one frame out, about 60 times a second."""
+    ticker = pygame.time.Clock()
+    while game.running:
+        for event in pygame.event.get():
+            game.handle_event(event)
+        game.update(min(ticker.tick(60), LONGEST_FRAME_MS))
+        draw_game(window, game)
+        pygame.display.flip()
+
+
+def make_game(args) -> Game:
+    """A Game from the command line's flags, with the opponent loaded and checked."""
+    if not MIN_SPEED <= args.speed <= MAX_SPEED:
+        raise AcPlayError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {args.speed:g}")
+    if args.seed < 0:
+        raise AcPlayError(f"--seed must be 0 or more, not {args.seed}")
+    ckpt = checkpoint.load_or_bundled(args.agent)
+    if not ckpt.env_id.startswith("CartPole"):
+        raise AcPlayError(f"{ckpt.path} plays {ckpt.env_id}; `ac-play human` is a CartPole game")
+    return Game(
+        Policy(ckpt.agent),
+        ckpt.name,
+        env_id=ckpt.env_id,
+        seed=args.seed,
+        speed=args.speed,
+        solo=args.solo,
+        name=args.name or default_name(),
+    )
+
+
+def default_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (some containers)
+        return "player"
+
+
+def run_human(args) -> int:
+    if args.scores:
+        return scores.print_best()
+    game = make_game(args)
+    window = open_window(window_size(game.solo))
+    try:
+        play(game, window)
+    finally:
+        game.close_round()
+        pygame.quit()
+    return 0

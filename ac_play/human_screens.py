@@ -1,0 +1,195 @@
+"""The screens of `ac-play human`: the title, and the split screen with its countdown, pause and result.
+
+Each side of the split screen is one `render.draw_frame`; this module adds only what belongs to
+the game (rules, the countdown, the score of the round and the session) on top.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pygame
+
+from ac_play import render
+
+if TYPE_CHECKING:
+    from ac_play.human import Game, Side
+
+SIDE_SIZE = (640, 560)
+STATUS_HEIGHT = 44
+SHADE = (16, 18, 24, 215)
+GOOD = (152, 195, 121)
+TITLE_KEYS = "Enter / space: start    Esc: pause / leave    r: another round    h: hint    q: quit"
+BAD = (224, 108, 117)
+
+
+def window_size(solo: bool) -> tuple[int, int]:
+    """Two sides of SIDE_SIZE against the agent (one, wider, alone), plus the status line."""
+    width, height = SIDE_SIZE
+    return (int(1.5 * width) if solo else 2 * width, height + STATUS_HEIGHT)
+
+
+def draw_game(surface: pygame.Surface, game: Game) -> None:
+    surface.fill(render.BACKGROUND)
+    if game.state == "title" or game.player is None:
+        draw_title(surface, game)
+        return
+    draw_sides(surface, game)
+    draw_status(surface, game)
+    if game.state == "countdown":
+        draw_countdown(surface, game)
+    elif game.state == "paused":
+        draw_box(surface, [("Paused", 44, render.TEXT)], keys="Enter / space: go on    r: restart    Esc: leave")
+    elif game.state == "result":
+        draw_result(surface, game)
+
+
+def side_rects(surface: pygame.Surface, count: int) -> list[pygame.Rect]:
+    width = surface.get_width() // count
+    height = surface.get_height() - STATUS_HEIGHT
+    return [pygame.Rect(i * width, 0, width, height).inflate(-4, -4) for i in range(count)]
+
+
+def draw_sides(surface: pygame.Surface, game: Game) -> None:
+    sides = [side for side in (game.player, game.opponent) if side is not None]
+    for side, rect in zip(sides, side_rects(surface, len(sides)), strict=True):
+        render.draw_frame(surface, scene_for(side, game, human=side is game.player), rect)
+
+
+def scene_for(side: Side, game: Game, human: bool) -> render.Scene:
+    """A side's frame: the player's probabilities are the agent's hint, shown only when asked for."""
+    x, x_dot, theta, theta_dot = (float(v) for v in side.obs[:4])
+    return render.Scene(
+        track=side.track,
+        x=x,
+        x_dot=x_dot,
+        theta=theta,
+        theta_dot=theta_dot,
+        probs=None if human and not game.hint else [float(p) for p in side.probs],
+        action=side.action,
+        value=side.value,
+        values=side.values,
+        step=side.steps,
+        episode_return=float(side.steps),
+        episode=game.round_number,
+        label=f"you ({side.label})" if human else side.label,
+        mode="human" if human else "greedy",
+        speed=game.speed,
+        paused=game.state == "paused",
+        value_units="normalised",
+        message=side.ending() or None,
+        source=(("hint: the agent's probabilities for your state" if game.hint else "h: ask the agent for a hint")
+                if human else "the agent, taking its most probable action"),
+    )
+
+
+def draw_status(surface: pygame.Surface, game: Game) -> None:
+    """The bottom line: the keys on the left, the round, speed and session record on the right."""
+    bar = pygame.Rect(0, surface.get_height() - STATUS_HEIGHT, surface.get_width(), STATUS_HEIGHT)
+    surface.fill(render.PANEL, bar)
+    hint = "on" if game.hint else "off"
+    keys = f"hold the arrow keys or A/D to push    h: hint ({hint})    Esc: pause    q: quit"
+    surface.blit(render.text(keys, 22, render.DIM_TEXT), (12, bar.y + 13))
+    record = game.record
+    right = (
+        f"round {game.round_number}  seed {game.round_seed}  "
+        f"{game.speed:g}x ({game.steps_per_second:g} steps/s)  "
+        f"session {record['wins']}W {record['ties']}T {record['losses']}L  best {record['best']}"
+    )
+    label = render.text(right, 22, render.TEXT)
+    surface.blit(label, label.get_rect(topright=(bar.right - 12, bar.y + 13)))
+
+
+def draw_countdown(surface: pygame.Surface, game: Game) -> None:
+    number = max(1, math.ceil(game.countdown_ms / 1000))
+    ready = "get ready: hold Left / Right (or A / D)"
+    draw_box(surface, [(str(number), 120, render.POLE), (ready, 30, render.TEXT)])
+
+
+def outcome(game: Game) -> tuple[str, tuple[int, int, int]]:
+    player, opponent = game.player, game.opponent
+    if opponent is None:
+        return f"You kept the pole up for {player.steps} steps", render.TEXT
+    if player.steps > opponent.steps:
+        return "You beat the agent!", GOOD
+    if player.steps == opponent.steps:
+        return "A tie with the agent", render.POLE
+    return "The agent wins this round", BAD
+
+
+def draw_result(surface: pygame.Surface, game: Game) -> None:
+    headline, colour = outcome(game)
+    lines = [(headline, 48, colour), (f"you: {game.player.steps} steps ({game.player.ending()})", 32, render.TEXT)]
+    if game.opponent is not None:
+        lines.append((f"agent: {game.opponent.steps} steps ({game.opponent.ending()})", 32, render.TEXT))
+    record = game.record
+    session = f"this session: {plural(record['rounds'], 'round')}, your best {record['best']} steps"
+    if not game.solo:
+        session += f", {record['wins']} won, {record['ties']} tied, {record['losses']} lost"
+    lines.append((session, 26, render.DIM_TEXT))
+    if game.notice:
+        lines.append((game.notice, 20, BAD))
+    draw_box(surface, lines, keys="Enter / r: another round    Esc: title    q: quit")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def draw_box(surface: pygame.Surface, lines: list[tuple[str, int, tuple]], keys: str = "") -> None:
+    """Centred lines of text on a dark translucent panel over the split screen."""
+    rendered = [render.text(words, size, colour, size >= 40) for words, size, colour in lines]
+    if keys:
+        rendered.append(render.text(keys, 24, render.DIM_TEXT))
+    width = min(surface.get_width() - 40, max(image.get_width() for image in rendered) + 80)
+    height = sum(image.get_height() + 12 for image in rendered) + 48
+    box = pygame.Rect(0, 0, width, height)
+    box.center = (surface.get_width() // 2, (surface.get_height() - STATUS_HEIGHT) // 2)
+    shade = pygame.Surface(box.size, pygame.SRCALPHA)
+    shade.fill(SHADE)
+    surface.blit(shade, box)
+    pygame.draw.rect(surface, render.GRID, box, 2, border_radius=8)
+    y = box.y + 24
+    for image in rendered:
+        surface.blit(image, image.get_rect(midtop=(box.centerx, y)))
+        y += image.get_height() + 12
+
+
+def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
+    """The rules, with every number taken from the env and the game's settings."""
+    track = game.track
+    limit = f"{track.max_episode_steps} steps" if track.max_episode_steps else "the env's step limit"
+    opponent = f"The agent ({game.agent_name}) plays the very same start beside you."
+    if game.solo:
+        opponent = "You play alone (--solo)."
+    return [
+        ("CartPole: you against the agent", 52, render.TEXT),
+        ("Keep the pole up for as long as you can.", 30, render.TEXT),
+        (opponent, 26, render.DIM_TEXT),
+        ("Hold the Left / Right arrow keys (or A / D) to push the cart.", 28, render.CART),
+        (game.no_key_rule, 26, render.POLE),
+        (
+            f"A round ends when the pole leans past {math.degrees(track.theta_threshold_radians):.0f}\u00b0, "
+            f"the cart goes {track.x_threshold:g} m from the centre, or after {limit}.",
+            24,
+            render.DIM_TEXT,
+        ),
+        (
+            f"speed {game.speed:g}x ({game.steps_per_second:g} steps a second)    "
+            f"first seed {game.seed}    scores are saved as {game.name!r}",
+            24,
+            render.DIM_TEXT,
+        ),
+        ("h shows the agent's advice (its probabilities for your state)", 24, render.DIM_TEXT),
+    ]
+
+
+def draw_title(surface: pygame.Surface, game: Game) -> None:
+    lines = title_lines(game)
+    if game.record["rounds"]:
+        record = game.record
+        lines.append((f"this session: {plural(record['rounds'], 'round')}, your best {record['best']} steps", 24, GOOD))
+    if game.notice:
+        lines.append((game.notice, 20, BAD))
+    draw_box(surface, lines, keys=TITLE_KEYS)
