@@ -37,7 +37,7 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=positive_int, help="random seed (default 0)")
     parser.add_argument("--episodes", type=positive_int, help="train this many episodes (default: until solved)")
     parser.add_argument("--envs", type=positive_int, help="episodes played at once, a vector env above 1 (default 1)")
-    parser.add_argument("--lr", type=number, help="learning rate (default 0.003)")
+    parser.add_argument("--lr", type=number, help="learning rate (default 0.005)")
     parser.add_argument("--gamma", type=number, help="discount factor in (0, 1] (default 0.99)")
     parser.add_argument("--hidden", type=positive_int, help="hidden units of the shared layer (default 128)")
     parser.add_argument("--entropy", type=number, help="entropy bonus coefficient (default 0)")
@@ -89,11 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_watch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+    parser.add_argument("--episodes", type=positive_int, help="stop after this many episodes (default: until quit)")
+    parser.add_argument("--seed", type=positive_int, default=0, help="env seed (default 0)")
+    parser.add_argument("--sample", action="store_true", help="sample actions from the policy (default: greedy)")
+    parser.add_argument("--speed", type=number, default=1.0,
+                        help="0.25 to 8; 1 is the env's real time of 50 steps/s (default 1)")
+    parser.add_argument("--frames", type=positive_int, help="stop after this many frames (for scripts)")
+    parser.add_argument("--record", metavar="PATH.gif", help="write the frames shown to a GIF")
 
 
 def add_human_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=positive_int, default=0,
-                        help="start state of the first round; round k starts from seed + k (default 0)")
+                        help="start state of the first round; each further round adds 1 (default 0)")
     parser.add_argument("--speed", type=number, default=0.5,
                         help="game speed, 0.25 to 2; 1 is the env's real time of 50 steps/s (default 0.5)")
     parser.add_argument("--agent", metavar="CKPT", help="the opponent's checkpoint (default: the bundled agent)")
@@ -110,9 +117,14 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", type=positive_int, metavar="EPISODES", default=None,
                         help="instead: train this many episodes and report resident memory growth")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--render", action="store_true", help="instead: time drawing one 800x500 watch frame")
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "bench" and args.render:
+        from ac_play.render_bench import run_render_bench
+
+        return run_render_bench(args)
     if args.command == "train" and args.headless:
         from ac_play.headless import run_headless
 
@@ -128,7 +140,9 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return run_bench(args)
     if args.command == "watch":
-        raise NotAvailable("`ac-play watch` is not available yet; use `ac-play eval`")
+        from ac_play.viewer import run_watch
+
+        return run_watch(args)
     from ac_play.human import run_human
 
     return run_human(args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -279,20 +280,30 @@ class Game:
 # the window
 
 
+NO_DISPLAY = "no display to open the game window on ({reason}); `ac-play human` needs a desktop session"
+
+
 def open_window(size: tuple[int, int]) -> pygame.Surface:
     """A pygame window, or AcPlayError when there is no display to put it on."""
+    chosen = os.environ.get("SDL_VIDEODRIVER", "")
+    display_set = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not (chosen or display_set):
+        # refuse before SDL tries, which would print complaints of its own
+        raise AcPlayError(NO_DISPLAY.format(reason="neither DISPLAY nor WAYLAND_DISPLAY is set"))
     try:
         pygame.display.init()
         pygame.font.init()
+        window = pygame.display.set_mode(size)
     except pygame.error as exc:
-        raise AcPlayError(f"no display to open the game window on ({exc})") from None
-    # without a display SDL falls back to an invisible "offscreen" window: refuse it unless asked for
-    chosen = os.environ.get("SDL_VIDEODRIVER", "")
-    if pygame.display.get_driver() in ("offscreen", "dummy") and chosen not in ("offscreen", "dummy"):
         pygame.quit()
-        raise AcPlayError("no display to open the game window on (is DISPLAY or WAYLAND_DISPLAY set?)")
+        raise AcPlayError(NO_DISPLAY.format(reason=str(exc) or "pygame error")) from None
+    # without a display SDL may fall back to an invisible window: refuse it unless asked for
+    driver = pygame.display.get_driver()
+    if driver in ("offscreen", "dummy") and chosen not in ("offscreen", "dummy"):
+        pygame.quit()
+        raise AcPlayError(NO_DISPLAY.format(reason=f"SDL found only its invisible {driver} driver"))
     pygame.display.set_caption("ac-play human")
-    return pygame.display.set_mode(size)
+    return window
 
 
 def play(game: Game, window: pygame.Surface) -> None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 SIDE_SIZE = (640, 560)
 STATUS_HEIGHT = 44
-SHADE = (16, 18, 24, 215)
+SHADE = (16, 18, 24, 235)
 GOOD = (152, 195, 121)
 TITLE_KEYS = "Enter / space: start    Esc: pause / leave    r: another round    h: hint    q: quit"
 BAD = (224, 108, 117)
@@ -119,41 +119,45 @@ def outcome(game: Game) -> tuple[str, tuple[int, int, int]]:
 
 
 def draw_result(surface: pygame.Surface, game: Game) -> None:
+    """The score of the round, low on the screen so both carts stay in view as they ended."""
     headline, colour = outcome(game)
-    lines = [(headline, 48, colour), (f"you: {game.player.steps} steps ({game.player.ending()})", 32, render.TEXT)]
+    steps = f"you: {game.player.steps} steps ({game.player.ending()})"
     if game.opponent is not None:
-        lines.append((f"agent: {game.opponent.steps} steps ({game.opponent.ending()})", 32, render.TEXT))
+        steps += f"    agent: {game.opponent.steps} steps ({game.opponent.ending()})"
     record = game.record
     session = f"this session: {plural(record['rounds'], 'round')}, your best {record['best']} steps"
     if not game.solo:
         session += f", {record['wins']} won, {record['ties']} tied, {record['losses']} lost"
-    lines.append((session, 26, render.DIM_TEXT))
+    lines = [(headline, 44, colour), (steps, 28, render.TEXT), (session, 24, render.DIM_TEXT)]
     if game.notice:
         lines.append((game.notice, 20, BAD))
-    draw_box(surface, lines, keys="Enter / r: another round    Esc: title    q: quit")
+    draw_box(surface, lines, keys="Enter / r: another round    Esc: title    q: quit", low=True)
 
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def draw_box(surface: pygame.Surface, lines: list[tuple[str, int, tuple]], keys: str = "") -> None:
-    """Centred lines of text on a dark translucent panel over the split screen."""
+def draw_box(surface: pygame.Surface, lines: list[tuple[str, int, tuple]], keys: str = "", low: bool = False) -> None:
+    """Centred lines of text on a dark translucent panel over the split screen (or its lower part)."""
     rendered = [render.text(words, size, colour, size >= 40) for words, size, colour in lines]
     if keys:
-        rendered.append(render.text(keys, 24, render.DIM_TEXT))
+        rendered.append(render.text(keys, 22, render.DIM_TEXT))
     width = min(surface.get_width() - 40, max(image.get_width() for image in rendered) + 80)
-    height = sum(image.get_height() + 12 for image in rendered) + 48
+    height = sum(image.get_height() + 10 for image in rendered) + 36
     box = pygame.Rect(0, 0, width, height)
-    box.center = (surface.get_width() // 2, (surface.get_height() - STATUS_HEIGHT) // 2)
+    area_bottom = surface.get_height() - STATUS_HEIGHT
+    box.center = (surface.get_width() // 2, area_bottom // 2)
+    if low:
+        box.bottom = area_bottom - 8
     shade = pygame.Surface(box.size, pygame.SRCALPHA)
     shade.fill(SHADE)
     surface.blit(shade, box)
     pygame.draw.rect(surface, render.GRID, box, 2, border_radius=8)
-    y = box.y + 24
+    y = box.y + 18
     for image in rendered:
         surface.blit(image, image.get_rect(midtop=(box.centerx, y)))
-        y += image.get_height() + 12
+        y += image.get_height() + 10
 
 
 def title_lines(game: Game) -> list[tuple[str, int, tuple]]:

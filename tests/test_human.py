@@ -1,0 +1,311 @@
+"""`ac-play human`: the game clock, the keys, the rounds and their scores, driven by posted pygame events."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from ac_play import checkpoint, scores  # noqa: E402
+from ac_play.human import COUNTDOWN_MS, Game, GameClock, Policy, open_window, player_action  # noqa: E402
+from ac_play.human_screens import draw_game, window_size  # noqa: E402
+
+FRAME_MS = 16.0
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return Policy(checkpoint.load_or_bundled(None).agent)
+
+
+@pytest.fixture(scope="module")
+def display():
+    surface = open_window(window_size(solo=False))
+    yield surface
+    pygame.quit()
+
+
+@pytest.fixture
+def window(display, tmp_path, monkeypatch):
+    """The dummy window, with scores going to this test's own folder and no events left over."""
+    monkeypatch.setenv(scores.DATA_DIR_VARIABLE, str(tmp_path))
+    pygame.event.clear()
+    return display
+
+
+def make_game(policy: Policy, **options) -> Game:
+    settings = {"seed": 7, "speed": 0.5, "name": "ada", **options}
+    return Game(policy, "cartpole-v1.npz", **settings)
+
+
+def post_key(key: int, down: bool = True) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN if down else pygame.KEYUP, key=key))
+
+
+def pump(game: Game) -> None:
+    """What the window loop does with events: hand each one to the game."""
+    for event in pygame.event.get():
+        game.handle_event(event)
+
+
+def play_for(game: Game, milliseconds: float, frame_ms: float = FRAME_MS) -> None:
+    """Game time in frames (60 Hz unless told), as the window loop feeds it."""
+    for _ in range(round(milliseconds / frame_ms)):
+        pump(game)
+        game.update(frame_ms)
+
+
+def start_round(game: Game) -> None:
+    post_key(pygame.K_RETURN)
+    pump(game)
+    assert game.state == "countdown"
+    game.update(COUNTDOWN_MS)
+    assert game.state == "playing"
+
+
+# the clock and the rule for no key
+
+
+def test_clock_gives_speed_times_fifty_steps_per_second_of_game_time():
+    for speed, steps_in_four_seconds in ((0.25, 50), (0.5, 100), (1.0, 200), (2.0, 400)):
+        clock = GameClock(speed * 50)
+        assert sum(clock.advance(FRAME_MS) for _ in range(250)) == steps_in_four_seconds
+
+
+def test_clock_never_drifts_over_uneven_frames():
+    clock = GameClock(25)
+    frames = [7, 33, 16, 16, 1, 50, 17] * 100  # 14 s of game time
+    assert sum(clock.advance(ms) for ms in frames) == 25 * sum(frames) // 1000
+
+
+def test_clock_gives_nothing_until_a_step_is_due():
+    clock = GameClock(25)  # one step every 40 ms
+    assert [clock.advance(ms) for ms in (39, 1, 39, 2)] == [0, 1, 0, 1]
+
+
+def test_game_steps_per_second_come_from_the_env_tau_and_the_speed(policy):
+    assert make_game(policy, speed=0.5).steps_per_second == pytest.approx(25)
+    assert make_game(policy, speed=2.0).steps_per_second == pytest.approx(100)
+
+
+def test_no_key_alternates_pushes_and_one_key_pushes_its_way():
+    assert [player_action(False, False, step) for step in range(4)] == [0, 1, 0, 1]
+    assert [player_action(True, True, step) for step in range(2)] == [0, 1]
+    assert {player_action(True, False, step) for step in range(4)} == {0}
+    assert {player_action(False, True, step) for step in range(4)} == {1}
+
+
+# playing with posted key events
+
+
+@pytest.mark.parametrize(("key", "sign"), [(pygame.K_RIGHT, 1), (pygame.K_d, 1), (pygame.K_LEFT, -1), (pygame.K_a, -1)])
+def test_held_key_pushes_the_cart_its_way(window, policy, key, sign):
+    game = make_game(policy)
+    start_round(game)
+    start_x = float(game.player.obs[0])
+    post_key(key)
+    play_for(game, 240)  # 6 steps at 25 steps/s, before the pole can fall
+    assert game.player.steps == 6
+    assert sign * game.player.obs[1] > 0.5  # cart velocity
+    assert sign * (game.player.obs[0] - start_x) > 0
+
+
+def test_released_key_goes_back_to_alternating_pushes(window, policy):
+    game = make_game(policy)
+    start_round(game)
+    post_key(pygame.K_RIGHT)
+    actions = []
+    for _ in range(3):
+        play_for(game, 40, frame_ms=40)  # one step at 25 steps/s
+        actions.append(game.player.action)
+    post_key(pygame.K_RIGHT, down=False)
+    for _ in range(4):
+        play_for(game, 40, frame_ms=40)
+        actions.append(game.player.action)
+    assert actions == [1, 1, 1, 1, 0, 1, 0]
+
+
+def test_both_sides_start_from_the_same_state_for_a_seed(window, policy):
+    first, again = make_game(policy, seed=11), make_game(policy, seed=11)
+    for game in (first, again):
+        start_round(game)
+    assert np.array_equal(first.player.start, first.opponent.start)
+    assert np.array_equal(first.player.start, again.player.start)
+    other = make_game(policy, seed=12)
+    start_round(other)
+    assert not np.array_equal(other.player.start, first.player.start)
+
+
+def test_next_round_starts_from_the_next_seed_on_both_sides(window, policy):
+    game = make_game(policy, seed=11)
+    start_round(game)
+    play_for(game, 60_000)
+    assert game.state == "result"
+    post_key(pygame.K_r)
+    pump(game)
+    assert game.round_seed == 12
+    assert np.array_equal(game.player.start, game.opponent.start)
+    assert np.array_equal(game.player.start, start_of(policy, 12))
+
+
+def start_of(policy: Policy, seed: int) -> np.ndarray:
+    game = make_game(policy, seed=seed)
+    start_round(game)
+    return game.player.start
+
+
+def test_nothing_moves_during_the_countdown_or_the_pause(window, policy):
+    game = make_game(policy)
+    post_key(pygame.K_SPACE)
+    pump(game)
+    play_for(game, COUNTDOWN_MS - 100)
+    assert game.state == "countdown" and game.player.steps == 0
+    play_for(game, 200)
+    assert game.state == "playing"
+    post_key(pygame.K_ESCAPE)
+    pump(game)
+    steps = game.player.steps
+    play_for(game, 1000)
+    assert game.state == "paused" and game.player.steps == steps
+    post_key(pygame.K_RETURN)
+    play_for(game, 400)
+    assert game.state == "playing" and game.player.steps > steps
+
+
+def test_round_ends_when_the_pole_falls_and_is_written_to_the_scores_file(window, policy, tmp_path):
+    game = make_game(policy)
+    start_round(game)
+    post_key(pygame.K_LEFT)
+    play_for(game, 2000)
+    assert game.state == "result"
+    assert game.player.ending() == "pole fell"
+    assert game.opponent.steps == 500  # the bundled agent plays its episode out to the step limit
+    [saved] = scores.read_scores(tmp_path / "scores.jsonl")
+    assert (saved.name, saved.seed, saved.speed) == ("ada", 7, 0.5)
+    assert (saved.player_steps, saved.agent_steps, saved.agent) == (game.player.steps, 500, "cartpole-v1.npz")
+    assert game.record == {"wins": 0, "ties": 0, "losses": 1, "rounds": 1, "best": game.player.steps}
+
+
+def test_solo_round_is_saved_without_an_agent(window, policy, tmp_path):
+    game = make_game(policy, solo=True)
+    start_round(game)
+    assert game.opponent is None
+    play_for(game, 10_000)
+    assert game.state == "result"
+    [saved] = scores.read_scores(tmp_path / "scores.jsonl")
+    assert (saved.agent_steps, saved.agent) == (None, None)
+    assert saved.player_steps == game.player.steps > 0
+
+
+def test_abandoned_round_is_not_saved(window, policy, tmp_path):
+    game = make_game(policy)
+    start_round(game)
+    play_for(game, 200)
+    for _ in range(2):
+        post_key(pygame.K_ESCAPE)  # pause, then leave
+    pump(game)
+    assert game.state == "title" and game.player is None
+    assert scores.read_scores(tmp_path / "scores.jsonl") == []
+
+
+def test_round_with_a_corrupt_scores_file_keeps_it_aside_and_saves_the_round(window, policy, tmp_path):
+    (tmp_path / "scores.jsonl").write_text("{not json\n")
+    game = make_game(policy)
+    start_round(game)
+    play_for(game, 10_000)
+    assert game.state == "result" and "corrupt" in game.notice
+    assert [s.player_steps for s in scores.read_scores(tmp_path / "scores.jsonl")] == [game.player.steps]
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("scores.corrupt-")]
+    assert aside.read_text() == "{not json\n"
+
+
+def test_h_toggles_the_agent_hint_on_the_player_side(window, policy):
+    game = make_game(policy)
+    start_round(game)
+    player_bars = pygame.Rect(0, 0, 640, 560).inflate(-4, -4)
+    hidden = capture(window, game, player_bars)
+    post_key(pygame.K_h)
+    pump(game)
+    assert game.hint
+    shown = capture(window, game, player_bars)
+    assert hidden != shown
+
+
+def capture(window: pygame.Surface, game: Game, rect: pygame.Rect) -> bytes:
+    draw_game(window, game)
+    return pygame.image.tobytes(window.subsurface(rect), "RGB")
+
+
+def test_q_quits_from_any_screen(window, policy):
+    for state_keys in ([], [pygame.K_RETURN]):
+        game = make_game(policy)
+        for key in [*state_keys, pygame.K_q]:
+            post_key(key)
+        pump(game)
+        assert not game.running
+
+
+def test_every_screen_draws(window, policy):
+    game = make_game(policy)
+    draw_game(window, game)
+    start_round(game)
+    for _ in range(3):
+        play_for(game, 200)
+        draw_game(window, game)
+    play_for(game, 10_000)
+    draw_game(window, game)
+    assert game.state == "result"
+    # the split screen: both carts drawn in their own half
+    left, right = (window.subsurface(pygame.Rect(x, 0, 640, 300)) for x in (0, 640))
+    assert pygame.transform.average_color(left) != (0, 0, 0, 0)
+    assert pygame.transform.average_color(right) != (0, 0, 0, 0)
+
+
+# the command line
+
+
+def run_cli(*argv: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ac_play", "human", *argv], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_without_a_display_it_prints_one_line_and_exits_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    env[scores.DATA_DIR_VARIABLE] = str(tmp_path)
+    result = run_cli(env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("ac-play: error: no display")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_display_is_refused_instead_of_an_invisible_window(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    env.update({"DISPLAY": ":99999", scores.DATA_DIR_VARIABLE: str(tmp_path)})
+    result = run_cli(env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("ac-play: error: no display")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("speed", ["0.1", "3"])
+def test_speed_outside_a_quarter_to_double_is_refused(tmp_path, speed):
+    result = run_cli("--speed", speed, env={**os.environ, scores.DATA_DIR_VARIABLE: str(tmp_path)})
+    assert result.returncode == 2
+    assert "--speed must be between 0.25 and 2" in result.stderr
+
+
+def test_scores_flag_lists_a_played_round(window, policy, tmp_path):
+    game = make_game(policy, name="grace")
+    start_round(game)
+    play_for(game, 10_000)
+    result = run_cli("--scores", env={**os.environ, scores.DATA_DIR_VARIABLE: str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.splitlines()[2].split()
+    assert row[:6] == ["1", "grace", str(game.player.steps), "500", "0.5x", "7"]
