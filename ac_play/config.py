@@ -21,7 +21,7 @@ class TrainConfig:
     """Units in the shared ReLU layer."""
     envs: int = 1
     """Episodes played at once (a vector env when above 1); one update per batch of episodes."""
-    lr: float = 0.003
+    lr: float = 0.005
     """Learning rate of the optimiser; may change between updates."""
     gamma: float = 0.99
     """Discount factor of the returns; may change between updates."""

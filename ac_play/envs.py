@@ -167,11 +167,13 @@ class VectorRunner:
         self.lengths = np.zeros(num_envs, dtype=np.int64)
         # with NEXT_STEP autoreset, the step after an episode ends only resets that env
         self.resetting = np.zeros(num_envs, dtype=bool)
+        self.ready: list[Episode] = []
 
     def play(self, params: dict[str, np.ndarray], count: int, greedy: bool = False) -> list[Episode]:
-        finished: list[Episode] = []
-        while len(finished) < count:
-            finished.extend(self._step(params, greedy))
+        """Exactly `count` finished episodes; extras that ended on the same step wait for the next call."""
+        while len(self.ready) < count:
+            self.ready.extend(self._step(params, greedy))
+        finished, self.ready = self.ready[:count], self.ready[count:]
         return finished
 
     def _actions(self, params: dict[str, np.ndarray], greedy: bool) -> np.ndarray:

@@ -175,7 +175,10 @@ class Trainer:
             env_seed = self.config.seed + 1_000_003 * self.progress.episode
             rng = np.random.default_rng([self.config.seed, self.progress.episode])
             self._runner = make_runner(self.config.env_id, self.config.envs, env_seed, rng)
-        return self._runner.play(self.agent.params, self.config.envs)
+        count = self.config.envs
+        if self.config.episodes is not None:
+            count = min(count, self.config.episodes - self.progress.episode)
+        return self._runner.play(self.agent.params, count)
 
     def _targets(self, batch: list[Episode]) -> np.ndarray:
         """The critic's targets for every step of the batch, normalised."""
