@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -140,7 +141,7 @@ class Game:
         speed: float = DEFAULT_SPEED,
         solo: bool = False,
         name: str = "player",
-        scores_file: scores.Path | None = None,
+        scores_file: Path | None = None,
     ):
         self.policy, self.agent_name, self.env_id = policy, agent_name, env_id
         self.seed, self.speed, self.solo, self.name = seed, speed, solo, name
