@@ -118,6 +118,8 @@ def append_score(score: Score, path: Path | None = None, warn: Warn = print_warn
     path = path or scores_path()
     read_scores(path, warn)
     line = json.dumps(asdict(score)) + "\n"
+    if _lacks_final_newline(path):  # a hand-edited file: do not glue two rounds on one line
+        line = "\n" + line
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND and one write: earlier lines are never rewritten, even if two games save at once
@@ -130,6 +132,15 @@ def append_score(score: Score, path: Path | None = None, warn: Warn = print_warn
     except OSError as exc:
         raise AcPlayError(f"cannot write the scores file {path}: {exc.strerror}") from None
     return path
+
+
+def _lacks_final_newline(path: Path) -> bool:
+    try:
+        with path.open("rb") as scores_file:
+            scores_file.seek(-1, os.SEEK_END)
+            return scores_file.read(1) != b"\n"
+    except OSError:  # missing or empty
+        return False
 
 
 def best_scores(scores: list[Score], limit: int = 10) -> list[Score]:

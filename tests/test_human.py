@@ -6,15 +6,13 @@ import os
 import subprocess
 import sys
 
-os.environ["SDL_VIDEODRIVER"] = "dummy"
+import numpy as np
+import pygame
+import pytest
 
-import numpy as np  # noqa: E402
-import pygame  # noqa: E402
-import pytest  # noqa: E402
-
-from ac_play import checkpoint, scores  # noqa: E402
-from ac_play.human import COUNTDOWN_MS, Game, GameClock, Policy, open_window, player_action  # noqa: E402
-from ac_play.human_screens import draw_game, window_size  # noqa: E402
+from ac_play import checkpoint, render, scores
+from ac_play.human import COUNTDOWN_MS, Game, GameClock, Policy, open_window, player_action
+from ac_play.human_screens import draw_game, window_size
 
 FRAME_MS = 16.0
 
@@ -26,9 +24,14 @@ def policy() -> Policy:
 
 @pytest.fixture(scope="module")
 def display():
+    """A window on SDL's dummy driver (conftest sets it), shared by the tests of this file."""
+    assert os.environ["SDL_VIDEODRIVER"] == "dummy"
+    # fonts cached by render.py die with the font module another test file may have quit
+    render.font.cache_clear()
+    render.text.cache_clear()
     surface = open_window(window_size(solo=False))
     yield surface
-    pygame.quit()
+    pygame.display.quit()
 
 
 @pytest.fixture

@@ -59,6 +59,14 @@ def test_appending_keeps_every_earlier_byte(data_dir):
     assert (data_dir / "scores.jsonl").read_bytes().startswith(before)
 
 
+def test_round_after_a_line_without_final_newline_gets_its_own_line(data_dir):
+    scores.append_score(make_score(10))
+    path = data_dir / "scores.jsonl"
+    path.write_text(path.read_text().rstrip("\n"))
+    scores.append_score(make_score(20))
+    assert [s.player_steps for s in scores.read_scores()] == [10, 20]
+
+
 def test_corrupt_file_is_set_aside_with_a_warning_and_a_fresh_one_started(data_dir):
     path = data_dir / "scores.jsonl"
     scores.append_score(make_score(33))
