@@ -88,16 +88,13 @@ def draw_status(surface: pygame.Surface, game: Game) -> None:
     """The bottom line: the keys on the left, the round, speed and session record on the right."""
     bar = pygame.Rect(0, surface.get_height() - STATUS_HEIGHT, surface.get_width(), STATUS_HEIGHT)
     surface.fill(render.PANEL, bar)
-    hint = "on" if game.hint else "off"
-    keys = f"hold the arrow keys or A/D to push    h: hint ({hint})    Esc: pause    q: quit"
+    keys = f"arrows or A/D: push    h: hint ({'on' if game.hint else 'off'})    Esc: pause    q: quit"
     surface.blit(render.text(keys, 22, render.DIM_TEXT), (12, bar.y + 13))
     record = game.record
-    right = (
-        f"round {game.round_number}  seed {game.round_seed}  "
-        f"{game.speed:g}x ({game.steps_per_second:g} steps/s)  "
-        f"session {record['wins']}W {record['ties']}T {record['losses']}L  best {record['best']}"
-    )
-    label = render.text(right, 22, render.TEXT)
+    right = f"round {game.round_number}  seed {game.round_seed}  {game.speed:g}x ({game.steps_per_second:g} steps/s)  "
+    if not game.solo:
+        right += f"session {record['wins']}W {record['ties']}T {record['losses']}L  "
+    label = render.text(right + f"best {record['best']}", 22, render.TEXT)
     surface.blit(label, label.get_rect(topright=(bar.right - 12, bar.y + 13)))
 
 
@@ -168,7 +165,7 @@ def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
     if game.solo:
         opponent = "You play alone (--solo)."
     return [
-        ("CartPole: you against the agent", 52, render.TEXT),
+        ("CartPole: keep it up" if game.solo else "CartPole: you against the agent", 52, render.TEXT),
         ("Keep the pole up for as long as you can.", 30, render.TEXT),
         (opponent, 26, render.DIM_TEXT),
         ("Hold the Left / Right arrow keys (or A / D) to push the cart.", 28, render.CART),

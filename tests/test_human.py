@@ -11,7 +11,7 @@ import pygame
 import pytest
 
 from ac_play import checkpoint, render, scores
-from ac_play.human import COUNTDOWN_MS, Game, GameClock, Policy, open_window, player_action
+from ac_play.human import COUNTDOWN_MS, Game, GameClock, Policy, open_window, play, player_action
 from ac_play.human_screens import draw_game, window_size
 
 FRAME_MS = 16.0
@@ -252,6 +252,15 @@ def test_q_quits_from_any_screen(window, policy):
             post_key(key)
         pump(game)
         assert not game.running
+
+
+def test_window_loop_hands_posted_keys_to_the_game_and_stops_on_q(window, policy):
+    game = make_game(policy)
+    post_key(pygame.K_RETURN)
+    post_key(pygame.K_h)
+    post_key(pygame.K_q)
+    play(game, window)
+    assert (game.state, game.hint, game.running) == ("countdown", True, False)
 
 
 def test_every_screen_draws(window, policy):
