@@ -117,10 +117,16 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", type=positive_int, metavar="EPISODES", default=None,
                         help="instead: train this many episodes and report resident memory growth")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--tui", action="store_true",
+                        help="instead: compare training throughput under the TUI with headless")
     parser.add_argument("--render", action="store_true", help="instead: time drawing one 800x500 watch frame")
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "bench" and args.tui:
+        from ac_play.tui.bench import run_tui_bench
+
+        return run_tui_bench(args)
     if args.command == "bench" and args.render:
         from ac_play.render_bench import run_render_bench
 
@@ -130,7 +136,9 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return run_headless(args)
     if args.command == "train":
-        raise NotAvailable("the training TUI is not available yet; use `ac-play train --headless`")
+        from ac_play.tui.app import run_tui
+
+        return run_tui(args)
     if args.command == "eval":
         from ac_play.evaluate import run_eval
 

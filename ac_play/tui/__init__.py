@@ -1,0 +1,1 @@
+"""`ac-play train`: the Textual app that runs, shows and steers training."""

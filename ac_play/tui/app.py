@@ -1,0 +1,359 @@
+"""The training TUI: an App of small widgets; training runs in a thread worker beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, get_current_worker
+
+from ac_play.config import HOT_SETTINGS, TrainConfig
+from ac_play.errors import AcPlayError
+from ac_play.evaluate import evaluate
+from ac_play.runs import config_from_args
+from ac_play.training import DivergedError, EpisodeStats
+from ac_play.tui.cartpole_panel import CartPolePanel
+from ac_play.tui.charts import MetricSpark, ReturnChart
+from ac_play.tui.help import ConfirmReset, HelpScreen
+from ac_play.tui.live_link import LiveLink
+from ac_play.tui.messages import EpisodesTrained, EvaluationDone, TrainingEnded
+from ac_play.tui.session import TrainingSession, load_history
+from ac_play.tui.widgets import EventLog, SettingsPanel, StatsPanel, parse_setting
+
+POST_INTERVAL = 0.2
+"""Seconds between messages from the training thread (stats refresh at most 5 times a second)."""
+CHART_INTERVAL = 1.0
+"""Seconds between redraws of the charts: plotext is the costliest thing the UI does."""
+EVAL_EPISODES = 100
+MIN_SIZE = (80, 24)
+SPARKS = {"actor_loss": "actor", "critic_loss": "critic", "entropy": "entropy", "mean_value": "value"}
+
+
+class TrainApp(App[Path | None]):
+    """`ac-play train`: watch the actor-critic learn, steer it, save it."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ac-play"
+    AUTO_FOCUS = None
+    BINDINGS = [
+        Binding("space", "toggle", "Run/Pause"),
+        Binding("n", "step", "Step"),
+        Binding("s", "save", "Save"),
+        Binding("e", "evaluate", "Eval"),
+        Binding("r", "reset", "Reset"),
+        Binding("w", "window", "Window"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("escape", "leave_setting", show=False),
+    ]
+
+    def __init__(
+        self, session: TrainingSession, history: list[dict] | None = None, note: str = "", open_window: bool = False
+    ):
+        super().__init__()
+        self.open_window = open_window
+        self.session = session
+        self.history = history or []
+        self.note = note
+        self.state = "ready"
+        self.training_worker: Worker | None = None
+        self.quitting = False
+        self.live = LiveLink(self)
+        self.sub_title = str(session.run_dir)
+
+    # -- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        trainer = self.session.trainer
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield SettingsPanel(trainer.config, id="settings")
+                yield StatsPanel(trainer.threshold, id="stats")
+                yield CartPolePanel(trainer.config.env_id, lambda: self.session.snapshot,
+                                    trainer.config.seed, id="cartpole")
+            with Vertical(id="right"):
+                yield ReturnChart(trainer.threshold, id="returns")
+                with Horizontal(id="sparks"):
+                    for key, title in SPARKS.items():
+                        yield MetricSpark(title, id=f"spark-{key}")
+                yield EventLog(id="log")
+        yield Static(f"Terminal too small: ac-play needs {MIN_SIZE[0]}x{MIN_SIZE[1]}.", id="too-small")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        threshold = self.session.trainer.threshold
+        solve_line = f" · [red]solve {threshold:g}[/]" if threshold is not None else ""
+        titles = {
+            "settings": "settings",
+            "stats": "progress",
+            "returns": f"[$accent]return[/] · [green]running reward[/]{solve_line}",
+            "sparks": "per update (value in normalised units)",
+            "log": "events",
+        }
+        for widget_id, title in titles.items():
+            self.query_one(f"#{widget_id}").border_title = title
+        self.set_interval(CHART_INTERVAL, self.redraw_charts)
+        self.show_history()
+        self.log_event(self.note or "ready: press space to start training, ? for help")
+        self.log_event(f"run folder: {self.session.run_dir}")
+        self.session.trainer.pause()  # the worker waits for the first space
+        self.start_worker()
+        if self.open_window:
+            self.live.toggle()
+
+    def on_resize(self) -> None:
+        small = self.size.width < MIN_SIZE[0] or self.size.height < MIN_SIZE[1]
+        self.screen.set_class(small, "-too-small")
+
+    def show_history(self) -> None:
+        chart = self.query_one(ReturnChart)
+        for row in self.history:
+            chart.add(row["episode"], row["episode_return"], row["running_reward"])
+        progress = self.session.trainer.progress
+        self.query_one(StatsPanel).reset(progress.best_running_reward, progress.solved_at)
+
+    # -- the training thread -------------------------------------------------------------
+
+    def start_worker(self) -> None:
+        self.session.idle.clear()  # here, not in the thread, so a quick quit still waits for it
+        self.training_worker = self.train(self.session)
+
+    @work(thread=True, exclusive=True, group="training")
+    def train(self, session: TrainingSession) -> None:
+        """Iterate the trainer's episodes; post them in batches at most every POST_INTERVAL."""
+        try:
+            self.train_session(session)
+        finally:
+            session.idle.set()
+
+    def train_session(self, session: TrainingSession) -> None:
+        """The body of the training thread (it owns the trainer until it returns)."""
+        trainer = session.trainer
+        worker = get_current_worker()
+        pending: list[EpisodeStats] = []
+        last_post = time.monotonic()
+        reason, error = "budget", None
+        try:
+            for stats in trainer.episodes():
+                session.record(stats)
+                pending.append(stats)
+                if stats.episode != trainer.progress.episode:
+                    continue  # more episodes of the same update to come
+                if worker.is_cancelled:
+                    trainer.stop()
+                now = time.monotonic()
+                if trainer.paused or now - last_post >= POST_INTERVAL:
+                    self.post_message(EpisodesTrained(pending, session))
+                    pending, last_post = [], now
+        except DivergedError as exc:
+            reason, error = "error", str(exc)
+        finally:
+            session.folder.flush()
+            if pending:
+                self.post_message(EpisodesTrained(pending, session))
+        if error is None and session.stopping:
+            reason = "stopped"
+        elif error is None and trainer.solved and trainer.config.episodes is None:
+            reason = "solved"
+        self.post_message(TrainingEnded(reason, session, error))
+
+    def on_episodes_trained(self, message: EpisodesTrained) -> None:
+        if message.session is not self.session:
+            return
+        progress = self.session.trainer.progress
+        was_solved = self.query_one(StatsPanel).solved_at is not None
+        chart = self.query_one(ReturnChart)
+        for stats in message.stats:
+            chart.add(stats.episode, stats.episode_return, stats.running_reward)
+        last = message.stats[-1]
+        for key in SPARKS:
+            self.query_one(f"#spark-{key}", MetricSpark).add(getattr(last, key))
+        solved_at = next((s.episode for s in message.stats if s.solved), None) if not was_solved else None
+        stats_panel = self.query_one(StatsPanel)
+        stats_panel.add(message.stats, progress.best_running_reward, stats_panel.solved_at or solved_at)
+        if solved_at is not None:
+            self.log_event(f"SOLVED at episode {solved_at}: running reward above {self.session.trainer.threshold:g}")
+
+    def redraw_charts(self) -> None:
+        self.query_one(ReturnChart).replot()
+        for spark in self.query(MetricSpark):
+            spark.show()
+
+    def on_training_ended(self, message: TrainingEnded) -> None:
+        if message.session is not self.session or message.reason == "stopped":
+            return
+        self.query_one(CartPolePanel).running = True  # keep showing the newest policy
+        if message.error:
+            self.set_state("error")
+            self.log_event(f"training stopped: {message.error}. Press r to reset or q to quit.")
+        elif message.reason == "solved":
+            self.set_state("solved")
+            self.log_event("training finished: solved. Press space to keep training, q to quit.")
+        elif message.reason == "budget":
+            self.set_state("finished")
+            self.log_event(f"trained the {self.session.trainer.config.episodes} episodes asked for; "
+                           "space trains as many more")
+
+    # -- actions -------------------------------------------------------------------------
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.query_one(StatsPanel).set_state(state)
+        self.query_one(CartPolePanel).running = state in ("training", "solved", "finished")
+
+    def log_event(self, message: str) -> None:
+        self.query_one(EventLog).event(self.session.trainer.progress.episode, message)
+
+    def action_toggle(self) -> None:
+        """Space: start, pause, resume, or keep training after the run has finished."""
+        trainer = self.session.trainer
+        if self.state in ("ready", "paused"):
+            trainer.resume()
+            self.log_event("training started" if self.state == "ready" else "resumed")
+            self.set_state("training")
+        elif self.state == "training":
+            trainer.pause()
+            self.set_state("paused")
+            self.log_event("paused: n steps one update, space resumes")
+        elif self.state in ("solved", "finished"):
+            more = self.session.base_episodes or trainer.config.max_episodes
+            trainer.config.episodes = trainer.progress.episode + more
+            self.log_event(f"keep training: up to {more} more episodes")
+            self.set_state("training")
+            self.start_worker()
+        else:
+            self.log_event("training stopped after an error; press r to reset")
+
+    def action_step(self) -> None:
+        if self.state in ("ready", "paused"):
+            self.session.trainer.step_once()
+            self.set_state("paused")
+        else:
+            self.notify("n steps one update while paused")
+
+    @work(thread=True, group="save")
+    def action_save(self) -> None:
+        try:
+            path = self.session.save_now()
+        except AcPlayError as exc:
+            self.call_from_thread(self.log_event, f"save failed: {exc}")
+        else:
+            self.call_from_thread(self.log_event, f"checkpoint saved: {path}")
+
+    def action_evaluate(self) -> None:
+        if any(w.group == "evaluate" and w.is_running for w in self.workers):
+            self.log_event("an evaluation is already running")
+            return
+        self.log_event(f"evaluating over {EVAL_EPISODES} greedy episodes…")
+        self.evaluate_policy()
+
+    @work(thread=True, group="evaluate")
+    def evaluate_policy(self) -> None:
+        snapshot = self.session.snapshot
+        returns = evaluate(snapshot.agent(), snapshot.config.env_id, EVAL_EPISODES, greedy=True)
+        self.post_message(EvaluationDone(snapshot.progress.episode, float(returns.mean()), float(returns.std()),
+                                         float(returns.min()), float(returns.max()), len(returns)))
+
+    def on_evaluation_done(self, result: EvaluationDone) -> None:
+        self.log_event(f"evaluation of episode {result.episode}'s policy over {result.count} greedy episodes: "
+                       f"mean {result.mean:.1f} ± {result.std:.1f} (min {result.low:g}, max {result.high:g})")
+
+    def on_settings_panel_changed(self, change: SettingsPanel.Changed) -> None:
+        panel = self.query_one(SettingsPanel)
+        try:
+            value = parse_setting(change.name, change.text)
+            self.session.trainer.set_hyperparameters(**{change.name: value})
+        except AcPlayError as exc:
+            panel.rejected(change.name, str(exc).removeprefix("--"))
+            self.log_event(f"rejected {change.name} {change.text!r}: {exc}")
+        else:
+            panel.accepted(change.name, value)
+            self.log_event(f"{change.name} set to {value:g} (applies at the next update)")
+
+    def action_leave_setting(self) -> None:
+        self.screen.set_focus(None)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_window(self) -> None:
+        self.live.toggle()
+
+    def action_reset(self) -> None:
+        self.push_screen(ConfirmReset(), self.reset_if_confirmed)
+
+    async def reset_if_confirmed(self, yes: bool | None) -> None:
+        if not yes:
+            self.log_event("reset cancelled")
+            return
+        old = await self.stop_training()
+        hot = {name: getattr(self.session.trainer.config, name) for name in HOT_SETTINGS}
+        config = TrainConfig.from_dict({**self.session.base_config.to_dict(), **hot})
+        self.session = TrainingSession(config, None, None, root=self.session.run_dir.parent)
+        self.history = []
+        self.query_one(ReturnChart).clear()
+        for spark in self.query(MetricSpark):
+            spark.clear()
+        self.query_one(StatsPanel).reset()
+        self.query_one(CartPolePanel).restart()
+        self.sub_title = str(self.session.run_dir)
+        self.log_event(f"reset: the previous run is saved in {old}; new run folder {self.session.run_dir}")
+        self.session.trainer.pause()
+        self.set_state("ready")
+        self.start_worker()
+
+    async def stop_training(self) -> Path | None:
+        """Stop the training thread, wait for it, and write final.npz, best.npz and metrics."""
+        return await asyncio.to_thread(self.session.stop_and_finish)
+
+    async def action_quit(self) -> None:
+        """q or ctrl+c: save the final checkpoint first, then leave."""
+        if self.quitting:
+            return
+        self.quitting = True
+        self.log_event("saving the final checkpoint…")
+        self.live.close()
+        final = await self.stop_training()
+        self.exit(final)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.show:
+                doc = getattr(self, f"action_{binding.action}").__doc__ or binding.description
+                yield SystemCommand(f"{binding.description} ({binding.key})", doc.splitlines()[0],
+                                    getattr(self, f"action_{binding.action}"))
+
+
+def run_tui(args) -> int:
+    """`ac-play train` without --headless: the app, then the same closing lines as headless."""
+    if getattr(args, "json", False):
+        raise AcPlayError("--json prints JSON Lines and needs --headless")
+    config, resumed = config_from_args(args)
+    session = TrainingSession(config, resumed, args.out)
+    history, note = [], ""
+    if resumed is not None:
+        start = session.trainer.progress.episode
+        history = [row for row in load_history(args.resume) if row.get("episode", 0) <= start]
+        source = f"{len(history)} episodes of history from metrics.jsonl" if history else "no metrics.jsonl beside it"
+        note = f"resumed {resumed.path} at episode {start} ({source}); space continues training"
+    app = TrainApp(session, history, note, open_window=getattr(args, "window", False))
+    try:
+        app.run()
+    finally:
+        session.stop_and_finish()  # nothing to do after q; after a crash it still saves the run
+    progress = session.trainer.progress
+    verdict = f"solved at episode {progress.solved_at}" if progress.solved_at else "not solved"
+    print(f"{verdict}: {progress.episode} episodes, {progress.env_steps} env steps, "
+          f"running reward {progress.running_reward:.2f}\ncheckpoint: {session.run_dir / 'final.npz'}")
+    return 0

@@ -1,0 +1,79 @@
+"""The terminal CartPole: the newest policy snapshot plays its own episodes, drawn in braille."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+from rich.text import Text
+from textual.widgets import Static
+
+from ac_play.tui.cartpole_text import draw_cartpole
+from ac_play.tui.session import Snapshot
+
+FRAMES_PER_SECOND = 12
+"""Slower than the env's 50 Hz: easy on the eye and on the training thread's share of the CPU."""
+ACTION_NAMES = {"CartPole-v1": ("←", "→"), "CartPole-v0": ("←", "→")}
+
+
+class CartPolePanel(Static):
+    """Steps a plain gymnasium env with the newest snapshot at a modest frame rate."""
+
+    def __init__(self, env_id: str, snapshot: Callable[[], Snapshot], seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.env_id = env_id
+        self.snapshot = snapshot
+        self.env = gym.make(env_id)
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.drawable = hasattr(self.env.unwrapped, "x_threshold")
+        self.obs, _ = self.env.reset(seed=seed)
+        self.policy = snapshot()
+        self.steps = 0
+        self.running = False
+
+    def on_mount(self) -> None:
+        self.show_frame()
+        self.set_interval(1 / FRAMES_PER_SECOND, self.advance)
+
+    def on_unmount(self) -> None:
+        self.env.close()
+
+    def restart(self) -> None:
+        """A new episode with the newest snapshot (after each fall, and after a reset)."""
+        self.policy = self.snapshot()
+        self.obs, _ = self.env.reset()
+        self.steps = 0
+
+    def advance(self) -> None:
+        if not self.running:
+            return
+        probs, _ = self.policy.agent().forward(self.obs)
+        action = int(np.searchsorted(np.cumsum(probs[0]), self.rng.random()))
+        action = min(action, len(probs[0]) - 1)
+        self.obs, _, terminated, truncated, _ = self.env.step(action)
+        self.steps += 1
+        if terminated or truncated:
+            self.restart()
+        self.show_frame()
+
+    def show_frame(self) -> None:
+        """The drawing fills the panel; probabilities and the value go in its bottom border."""
+        probs, values = self.policy.agent().forward(self.obs)
+        value = float(self.policy.normaliser.denormalise(values)[0])
+        names = ACTION_NAMES.get(self.env_id, [f"a{i}" for i in range(len(probs[0]))])
+        choices = zip(names, probs[0], strict=True)
+        self.border_title = f"policy · step {self.steps}"
+        self.border_subtitle = " ".join(f"{name}{p:.2f}" for name, p in choices) + f" value {value:.1f}"
+        if not self.drawable:
+            self.update(Text(f"(no drawing for {self.env_id})", style="dim"), layout=False)
+            return
+        env = self.env.unwrapped
+        x, theta = float(self.obs[0]), float(self.obs[2])
+        rows = draw_cartpole(
+            x, theta, max(self.size.width, 10), max(self.size.height, 2), env.x_threshold, 2 * env.length
+        )
+        # yellow once the cart or the pole is half way to where the episode ends
+        near_edge = abs(x) > env.x_threshold / 2 or abs(theta) > env.theta_threshold_radians / 2
+        self.update(Text("\n".join(rows), style="yellow" if near_edge else "bold"), layout=False)

@@ -1,0 +1,71 @@
+"""The help screen (what the numbers mean, which keys do what) and the reset confirmation."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Markdown
+
+HELP = """\
+# What you are watching
+
+**The actor** is the policy: for the state it sees (cart position and speed, pole angle and
+its speed) it gives a probability to each action, push left or push right. Training makes the
+actions that led to better-than-expected results more likely.
+
+**The critic** guesses how much reward is still to come from a state: the discounted sum of
+future rewards, the *value*. It learns by comparing its guess with what really happened.
+
+**The advantage** is what really happened minus what the critic expected: the return from a
+step on, less the critic's value there. Positive means "better than usual", so the actor
+makes that action more likely; negative, less likely. The critic is there to make this signal
+steadier than the raw return.
+
+**The running reward** is a smoothed score: each episode moves it 5% of the way towards that
+episode's return. CartPole-v1 counts as solved once it passes the env's threshold (475).
+
+# Keys
+
+| key | does |
+| --- | --- |
+| space | start, pause or resume training (after SOLVED: keep training) |
+| n | one update while paused |
+| s | save a checkpoint now (the log says where) |
+| e | score the current policy over 100 greedy episodes, in the background |
+| r | reset to a fresh agent (asks first; the old run is saved) |
+| w | open or close the pygame window with the current policy |
+| ? | this help |
+| q, ctrl+c | quit, saving the final checkpoint first |
+| Enter / Esc | in a setting: apply it / go back to the keys |
+| ctrl+p | every action in the command palette |
+
+Press Esc or ? to close.
+"""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)
+
+
+class ConfirmReset(ModalScreen[bool]):
+    """Ask before throwing the current agent away."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes, reset"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Label("Reset to a fresh agent?")
+            yield Label("The current run is saved first (final.npz).")
+            yield Label("y: yes   n / Esc: no")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

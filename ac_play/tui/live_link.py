@@ -1,0 +1,78 @@
+"""`w`: the pygame window of the current policy, in its own process (ac_play.live).
+
+The TUI process never imports pygame: `LiveWindow` spawns a process that does. This module
+only starts it, feeds it the newest snapshot's weights twice a second, and closes it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ac_play.errors import AcPlayError
+
+if TYPE_CHECKING:
+    from ac_play.tui.app import TrainApp
+
+SEND_INTERVAL = 0.5
+"""Seconds between weight updates sent to the window (it plays whole episodes in between)."""
+
+
+class LiveLink:
+    """Open, feed and close the live window on behalf of the app."""
+
+    def __init__(self, app: TrainApp):
+        self.app = app
+        self.window = None
+        self.sent = None
+        self.timer = None
+
+    def toggle(self) -> None:
+        if self.window is not None:
+            self.close()
+            self.app.log_event("live window closed")
+            return
+        self.app.log_event("opening the live window…")
+        self.app.run_worker(self.open, thread=True, group="window", exclusive=True)
+
+    def open(self) -> None:
+        """In a thread: spawning a process and starting pygame takes a moment."""
+        session = self.app.session
+        try:
+            from ac_play.live import LiveWindow
+        except ImportError:
+            self.app.call_from_thread(self.app.log_event, "the live window is not available in this version")
+            return
+        window = LiveWindow(session.trainer.config.env_id, f"training {session.run_dir.name}")
+        try:
+            window.start()
+        except AcPlayError as exc:
+            self.app.call_from_thread(self.app.log_event, f"no live window: {exc}")
+            return
+        self.app.call_from_thread(self.opened, window)
+
+    def opened(self, window) -> None:
+        self.window = window
+        self.sent = None
+        self.feed()
+        self.timer = self.app.set_interval(SEND_INTERVAL, self.feed, name="live-window")
+        self.app.log_event("live window open: it plays episodes with the newest weights")
+
+    def feed(self) -> None:
+        if self.window is None:
+            return
+        if not self.window.alive:
+            self.close()
+            self.app.log_event("live window closed")
+            return
+        snapshot = self.app.session.snapshot
+        if snapshot is not self.sent:
+            self.window.send(snapshot.params, snapshot.progress.episode)
+            self.sent = snapshot
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.stop()
+            self.timer = None
+        if self.window is not None:
+            self.window.close()
+            self.window = None

@@ -1,0 +1,134 @@
+"""One training run as the TUI drives it: trainer, run folder and consistent snapshots.
+
+No Textual here. The training thread owns the trainer; after every update it publishes a
+`Snapshot` (copies, about 12 microseconds), and every other thread (saving, evaluation, the
+terminal CartPole, the live window) reads only snapshots, so nobody sees half-updated weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from ac_play import checkpoint
+from ac_play.agent import ActorCritic
+from ac_play.config import TrainConfig
+from ac_play.errors import AcPlayError
+from ac_play.returns import RunningNormaliser
+from ac_play.runs import RunFolder, checkpoint_meta, make_trainer, new_run_dir
+from ac_play.training import EpisodeStats, Progress, Trainer
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Copies of everything a checkpoint holds, taken between two updates."""
+
+    params: dict[str, np.ndarray]
+    optimizer_state: dict[str, np.ndarray]
+    config: TrainConfig
+    progress: Progress
+    normaliser: RunningNormaliser
+
+    @classmethod
+    def of(cls, trainer: Trainer) -> Snapshot:
+        """Call only from the thread that runs the trainer (or while it is idle)."""
+        return cls(
+            params={k: v.copy() for k, v in trainer.agent.params.items()},
+            optimizer_state={k: np.copy(v) for k, v in trainer.optimizer.state().items()},
+            config=copy.copy(trainer.config),
+            progress=copy.copy(trainer.progress),
+            normaliser=copy.copy(trainer.normaliser),
+        )
+
+    def agent(self) -> ActorCritic:
+        return ActorCritic(self.params)
+
+    def save(self, path: Path) -> Path:
+        # checkpoint_meta reads .config, .progress and .normaliser, which a snapshot has too
+        meta = checkpoint_meta(SimpleNamespace(config=self.config, progress=self.progress, normaliser=self.normaliser))
+        return checkpoint.save(path, self.agent(), meta, self.optimizer_state)
+
+
+class TrainingSession:
+    """A trainer and its run folder; the training thread calls `record`, the UI the rest."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        resumed: checkpoint.Checkpoint | None = None,
+        out: str | Path | None = None,
+        root: Path = Path("runs"),
+    ):
+        self.base_config = copy.copy(config)  # as asked for, before a resume shifts the budget
+        self.trainer = make_trainer(config, resumed)
+        self.folder = RunFolder(out or new_run_dir(config, root), config)
+        self.snapshot = Snapshot.of(self.trainer)
+        self.saves = 0
+        self.finished = False
+        self.stopping = False
+        self.idle = threading.Event()  # clear while a training thread may touch the trainer
+        self.idle.set()
+        self._finish_lock = threading.Lock()
+
+    @property
+    def base_episodes(self) -> int | None:
+        return self.base_config.episodes
+
+    @property
+    def run_dir(self) -> Path:
+        return self.folder.path
+
+    def record(self, stats: EpisodeStats) -> None:
+        """Log one episode as headless training does; publish a snapshot after each update."""
+        self.folder.log(stats.to_dict())
+        self.folder.note_best(self.trainer)
+        if stats.episode == self.trainer.progress.episode:  # the last episode of its update
+            self.snapshot = Snapshot.of(self.trainer)
+
+    def save_now(self) -> Path:
+        """Write the newest snapshot as checkpoint-NNN.npz in the run folder."""
+        self.saves += 1
+        self.folder.flush()
+        return self.snapshot.save(self.run_dir / f"checkpoint-{self.saves:03d}.npz")
+
+    def stop_and_finish(self, timeout: float = 60.0) -> Path | None:
+        """Stop training, wait for the training thread to let go, then `finish`."""
+        self.stopping = True
+        self.trainer.stop()
+        if not self.idle.wait(timeout):
+            raise AcPlayError(f"training did not stop within {timeout:g} s; the run folder may be incomplete")
+        return self.finish()
+
+    def finish(self) -> Path | None:
+        """Once training has stopped: final.npz, best.npz and metrics on disk. Idempotent."""
+        with self._finish_lock:
+            if self.finished:
+                return None
+            self.finished = True
+            self.folder.flush()
+            final = self.folder.save(self.trainer)
+            self.folder.write_best()
+            self.folder.close()
+            self.trainer.close()
+            return final
+
+
+def load_history(checkpoint_path: str | Path, limit: int = 100_000) -> list[dict]:
+    """The episodes logged in metrics.jsonl beside a checkpoint (empty when there is none)."""
+    metrics = Path(checkpoint_path).parent / "metrics.jsonl"
+    if not metrics.is_file():
+        return []
+    history = []
+    with open(metrics, encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                history.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash; the rest is still worth showing
+    return history[-limit:]

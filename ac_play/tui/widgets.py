@@ -1,0 +1,150 @@
+"""The settings panel, the stats panel and the event log."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, RichLog, Static
+
+from ac_play.config import HOT_SETTINGS, TrainConfig
+from ac_play.errors import AcPlayError
+from ac_play.training import EpisodeStats
+
+RATE_WINDOW = 2.0
+"""Seconds of history behind episodes/s and steps/s."""
+
+
+def parse_setting(name: str, text: str) -> float:
+    """The number typed for a hot setting; AcPlayError with the reason when it is not one."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise AcPlayError(f"{name}: {text.strip()!r} is not a number") from None
+    try:
+        TrainConfig(**{name: value}).validate()
+    except AcPlayError as exc:
+        raise AcPlayError(str(exc).removeprefix("--")) from None
+    return value
+
+
+class SettingsPanel(Vertical):
+    """Env, seed, hidden size and envs (fixed); lr, gamma and entropy (editable, Enter applies)."""
+
+    class Changed(Message):
+        """The user asked for a new value of a hot setting; the app decides whether it stands."""
+
+        def __init__(self, name: str, text: str):
+            super().__init__()
+            self.name, self.text = name, text
+
+    def __init__(self, config: TrainConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.in_force = {name: getattr(config, name) for name in HOT_SETTINGS}
+
+    def compose(self) -> ComposeResult:
+        c = self.config
+        yield Label(f"env     {c.env_id}", classes="fixed")
+        yield Label(f"seed {c.seed}  hidden {c.hidden}  envs {c.envs}", classes="fixed")
+        for name in HOT_SETTINGS:
+            with Horizontal(classes="hot"):
+                yield Label(name, classes="hot-name")
+                yield Input(f"{getattr(c, name):g}", id=f"set-{name}", select_on_focus=False)
+        yield Label("click a value, Enter sets", id="setting-note")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Changed(event.input.id.removeprefix("set-"), event.value))
+
+    def accepted(self, name: str, value: float) -> None:
+        self.in_force[name] = value
+        self.query_one(f"#set-{name}", Input).value = f"{value:g}"
+        self.note(f"{name} = {value:g} from the next update", "ok")
+
+    def rejected(self, name: str, reason: str) -> None:
+        self.query_one(f"#set-{name}", Input).value = f"{self.in_force[name]:g}"
+        self.note(f"{reason}; {name} stays {self.in_force[name]:g}", "error")
+
+    def note(self, text: str, kind: str) -> None:
+        label = self.query_one("#setting-note", Label)
+        label.update(text)
+        label.set_classes(kind)
+
+
+class StatsPanel(Static):
+    """Counters, speeds and the SOLVED badge."""
+
+    def __init__(self, threshold: float | None, **kwargs):
+        super().__init__(**kwargs)
+        self.threshold = threshold
+        self.latest: EpisodeStats | None = None
+        self.best = 0.0
+        self.solved_at: int | None = None
+        self.state = "ready"
+        self.samples: deque[tuple[float, int, int]] = deque()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def reset(self, best: float = 0.0, solved_at: int | None = None) -> None:
+        self.latest, self.best, self.solved_at = None, best, solved_at
+        self.samples.clear()
+        self.show()
+
+    def add(self, stats: list[EpisodeStats], best: float, solved_at: int | None) -> None:
+        self.latest, self.best, self.solved_at = stats[-1], best, solved_at
+        now = time.monotonic()
+        self.samples.append((now, self.latest.episode, self.latest.env_steps))
+        while len(self.samples) > 2 and now - self.samples[0][0] > RATE_WINDOW:
+            self.samples.popleft()
+        self.show()
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        if state != "training":
+            self.samples.clear()
+        self.show()
+
+    def rates(self) -> tuple[float, float] | None:
+        if self.state != "training" or len(self.samples) < 2:
+            return None
+        (t0, e0, s0), (t1, e1, s1) = self.samples[0], self.samples[-1]
+        if t1 - t0 <= 0:
+            return None
+        return (e1 - e0) / (t1 - t0), (s1 - s0) / (t1 - t0)
+
+    def show(self) -> None:
+        s = self.latest
+        target = f" / {self.threshold:g}" if self.threshold is not None else ""
+        rates = self.rates()
+        text = Text()
+        text.append(f"{self.state.upper():<10}", style="bold")
+        text.append(f"episode {s.episode if s else 0:,}\n")
+        text.append(f"steps {s.env_steps if s else 0:,}  {s.elapsed if s else 0.0:.1f} s\n")
+        text.append(f"running {s.running_reward if s else 0.0:.1f}{target}\n")
+        text.append(f"best {self.best:.1f}  last {f'{s.episode_return:g}' if s else '–'}\n")
+        text.append(f"{rates[0]:.0f} ep/s  {rates[1]:,.0f} steps/s\n" if rates else "– ep/s  – steps/s\n", style="dim")
+        if self.solved_at is not None:
+            text.append(f" SOLVED at episode {self.solved_at:,} ", style="bold black on green")
+        self.update(text, layout=False)  # fixed size: no layout pass
+
+
+class EventLog(RichLog):
+    """Started, solved, saved, evaluated, warnings: one entry each, stamped with the episode."""
+
+    def __init__(self, **kwargs):
+        super().__init__(wrap=True, min_width=20, **kwargs)
+
+    def event(self, episode: int, message: str) -> None:
+        line = Text(f"ep {episode} ", style="dim")
+        line.append(message)
+        self.write(line)
+
+    def text(self) -> str:
+        """What the log shows, as plain text (wrapped lines joined)."""
+        return "\n".join(strip.text for strip in self.lines)
