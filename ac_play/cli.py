@@ -37,7 +37,7 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=positive_int, help="random seed (default 0)")
     parser.add_argument("--episodes", type=positive_int, help="train this many episodes (default: until solved)")
     parser.add_argument("--envs", type=positive_int, help="episodes played at once, a vector env above 1 (default 1)")
-    parser.add_argument("--lr", type=number, help="learning rate (default 0.005)")
+    parser.add_argument("--lr", type=number, help="learning rate (default 0.005 x sqrt(envs), at most 0.02)")
     parser.add_argument("--gamma", type=number, help="discount factor in (0, 1] (default 0.99)")
     parser.add_argument("--hidden", type=positive_int, help="hidden units of the shared layer (default 128)")
     parser.add_argument("--entropy", type=number, help="entropy bonus coefficient (default 0)")

@@ -21,8 +21,8 @@ class TrainConfig:
     """Units in the shared ReLU layer."""
     envs: int = 1
     """Episodes played at once (a vector env when above 1); one update per batch of episodes."""
-    lr: float = 0.005
-    """Learning rate of the optimiser; may change between updates."""
+    lr: float | None = None
+    """Learning rate of the optimiser; may change between updates. None: `default_lr(envs)`."""
     gamma: float = 0.99
     """Discount factor of the returns; may change between updates."""
     entropy: float = 0.0
@@ -47,6 +47,10 @@ class TrainConfig:
     """Episodes to train; None stops when solved (or at max_episodes)."""
     max_episodes: int = 10_000
     """Safety limit when training until solved."""
+
+    def __post_init__(self) -> None:
+        if self.lr is None:
+            self.lr = default_lr(self.envs)
 
     def validate(self) -> TrainConfig:
         """Raise AcPlayError with a readable sentence for any nonsense value."""
@@ -79,6 +83,15 @@ class TrainConfig:
         """Build from a dict (config.json, checkpoint metadata), ignoring unknown keys."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def default_lr(envs: int) -> float:
+    """0.005 for one env; bigger batches average out more noise, so they take bigger steps.
+
+    Measured on CartPole-v1 (10 seeds each): sqrt scaling beat both a fixed rate and linear
+    scaling; above 0.02 some seeds collapse.
+    """
+    return min(0.005 * math.sqrt(max(envs, 1)), 0.02)
 
 
 PRESETS: dict[str, dict] = {
