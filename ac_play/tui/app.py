@@ -111,6 +111,11 @@ class TrainApp(App[Path | None]):
         if self.open_window:
             self.live.toggle()
 
+    def on_unmount(self) -> None:
+        # however the app ends, let the training thread go; run_tui then saves the run
+        self.session.trainer.stop()
+        self.live.close()
+
     def on_resize(self) -> None:
         small = self.size.width < MIN_SIZE[0] or self.size.height < MIN_SIZE[1]
         self.screen.set_class(small, "-too-small")
@@ -198,7 +203,7 @@ class TrainApp(App[Path | None]):
             self.log_event(f"training stopped: {message.error}. Press r to reset or q to quit.")
         elif message.reason == "solved":
             self.set_state("solved")
-            self.log_event("training finished: solved. Press space to keep training, q to quit.")
+            self.log_event("solved: training stops here; space keeps training, q quits")
         elif message.reason == "budget":
             self.set_state("finished")
             self.log_event(f"trained the {self.session.trainer.config.episodes} episodes asked for; "
@@ -229,6 +234,7 @@ class TrainApp(App[Path | None]):
             more = self.session.base_episodes or trainer.config.max_episodes
             trainer.config.episodes = trainer.progress.episode + more
             self.log_event(f"keep training: up to {more} more episodes")
+            trainer.resume()
             self.set_state("training")
             self.start_worker()
         else:

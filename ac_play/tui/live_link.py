@@ -6,6 +6,8 @@ only starts it, feeds it the newest snapshot's weights twice a second, and close
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import TYPE_CHECKING
 
 from ac_play.errors import AcPlayError
@@ -44,9 +46,13 @@ class LiveLink:
             return
         window = LiveWindow(session.trainer.config.env_id, f"training {session.run_dir.name}")
         try:
-            window.start()
-        except AcPlayError as exc:
-            self.app.call_from_thread(self.app.log_event, f"no live window: {exc}")
+            # Textual swaps sys.stderr for an object with no file descriptor, and multiprocessing
+            # hands stderr's descriptor to the helper process it spawns: lend it the real one
+            with contextlib.redirect_stderr(sys.__stderr__):
+                window.start()
+        except Exception as exc:  # any reason at all is a line in the log, never a crash
+            reason = str(exc) if isinstance(exc, AcPlayError) else f"{type(exc).__name__}: {exc}"
+            self.app.call_from_thread(self.app.log_event, f"no live window: {reason}")
             return
         self.app.call_from_thread(self.opened, window)
 
@@ -66,7 +72,9 @@ class LiveLink:
             return
         snapshot = self.app.session.snapshot
         if snapshot is not self.sent:
-            self.window.send(snapshot.params, snapshot.progress.episode)
+            running = snapshot.config.normalize == "running"
+            normaliser = snapshot.normaliser.state() if running else None
+            self.window.send(snapshot.params, snapshot.progress.episode, normaliser, snapshot.config.gamma)
             self.sent = snapshot
 
     def close(self) -> None:

@@ -1,0 +1,298 @@
+"""The training TUI driven through Textual's Pilot, as a user drives it with keys."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+
+import numpy as np
+import pytest
+from textual import events
+from textual.widgets import Input
+
+from ac_play import checkpoint
+from ac_play.config import TrainConfig
+from ac_play.tui.app import TrainApp
+from ac_play.tui.charts import ReturnChart
+from ac_play.tui.session import TrainingSession
+from ac_play.tui.widgets import EventLog, StatsPanel
+
+SIZE = (100, 32)
+
+
+def pilot_test(test):
+    """Run an async test on its own event loop (no pytest plugin needed)."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+def make_app(tmp_path, **settings) -> TrainApp:
+    # an episode budget keeps training going after it solves, so no test races the SOLVED state
+    config = TrainConfig(**{"hidden": 16, "seed": 3, "episodes": 100_000, **settings})
+    return TrainApp(TrainingSession(config, None, tmp_path / "run"))
+
+
+async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
+    # asyncio.sleep, not pilot.pause: Pilot waits for an idle CPU, never the case while training
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def press(app: TrainApp, *keys: str) -> None:
+    """Keys as the terminal driver delivers them (Pilot.press would wait for an idle CPU)."""
+    for key in keys:
+        app.post_message(events.Key(key, " " if key == "space" else key if len(key) == 1 else None))
+        await asyncio.sleep(0.05)
+
+
+def shown(app: TrainApp, selector) -> str:
+    """The plain text a widget shows."""
+    return str(app.query_one(selector).render())
+
+
+def log_text(app: TrainApp) -> str:
+    """The event log as one line of words (the panel wraps long entries)."""
+    return " ".join(app.query_one(EventLog).text().split())
+
+
+@pilot_test
+async def test_space_starts_training_and_the_counter_and_chart_advance(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "READY" in shown(app, StatsPanel)
+        assert "episode 0" in shown(app, StatsPanel)
+        await press(app, "space")
+        await wait_for(pilot, lambda: len(app.query_one(ReturnChart).episodes) >= 30)
+        await wait_for(pilot, lambda: app.query_one(ReturnChart).version >= 1)
+        episode = app.query_one(StatsPanel).latest.episode
+        assert "TRAINING" in shown(app, StatsPanel)
+        assert f"episode {episode:,}" in shown(app, StatsPanel)
+        await wait_for(pilot, lambda: app.query_one(StatsPanel).latest.episode > episode)
+        assert "training started" in log_text(app)
+
+
+@pilot_test
+async def test_pause_stops_the_episode_counter(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "space")
+        await wait_for(pilot, lambda: app.session.trainer.progress.episode >= 10)
+        await press(app, "space")
+        assert "PAUSED" in shown(app, StatsPanel)
+        await asyncio.sleep(0.3)
+        trained = app.session.trainer.progress.episode
+        await asyncio.sleep(0.5)
+        assert app.session.trainer.progress.episode == trained
+        assert app.query_one(StatsPanel).latest.episode == trained
+        assert f"episode {trained:,}" in shown(app, StatsPanel)
+
+
+@pilot_test
+async def test_n_runs_exactly_one_update_while_paused(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "n")
+        await wait_for(pilot, lambda: app.query_one(StatsPanel).latest is not None)
+        await asyncio.sleep(0.3)
+        assert app.session.trainer.progress.updates == 1
+        assert "episode 1" in shown(app, StatsPanel)
+        await press(app, "n")
+        await wait_for(pilot, lambda: app.query_one(StatsPanel).latest.episode == 2)
+        assert app.session.trainer.progress.updates == 2
+
+
+@pilot_test
+async def test_s_writes_a_checkpoint_that_eval_loads(tmp_path, cli):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        await press(app, "s")
+        await wait_for(pilot, lambda: "checkpoint saved" in log_text(app))
+        logged = app.query_one(EventLog).text().replace("\n", "")  # a long path folds mid-word
+    saved = tmp_path / "run" / "checkpoint-001.npz"
+    assert str(saved) in logged
+    assert checkpoint.load(saved).meta["progress"]["episode"] == 1
+    result = cli("eval", saved, "--episodes", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["episodes"] == 3
+
+
+async def settle_setting(pilot, app, name: str, text: str) -> None:
+    field = app.query_one(f"#set-{name}", Input)
+    await pilot.click(field)
+    field.value = text
+    await press(app, "enter")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("lr", "abc", "not a number"),
+        ("gamma", "1.5", "gamma must be in (0, 1]"),
+        ("entropy", "-0.1", "zero or positive"),
+    ],
+)
+@pilot_test
+async def test_a_bad_value_is_refused_inline_and_the_old_one_stays(tmp_path, name, text, reason):
+    app = make_app(tmp_path)
+    old = getattr(app.session.trainer.config, name)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_setting(pilot, app, name, text)
+        note = shown(app, "#setting-note")
+        assert reason in note
+        assert f"stays {old:g}" in note
+        assert app.query_one(f"#set-{name}", Input).value == f"{old:g}"
+        await press(app, "escape", "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        assert getattr(app.session.trainer.config, name) == old
+
+
+@pilot_test
+async def test_a_good_lr_reaches_the_trainer_at_the_next_update(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_setting(pilot, app, "lr", "0.0123")
+        assert "lr = 0.0123 from the next update" in shown(app, "#setting-note")
+        await press(app, "escape", "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        assert app.session.trainer.config.lr == 0.0123
+        assert app.session.trainer.optimizer.lr == 0.0123
+
+
+@pilot_test
+async def test_keys_typed_into_a_setting_do_not_control_training(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click(app.query_one("#set-gamma", Input))
+        await press(app, "n", "space", "q")
+        await asyncio.sleep(0.2)
+        assert app.is_running
+        assert app.session.trainer.progress.updates == 0
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+@pilot_test
+async def test_quitting_writes_the_final_checkpoint_and_metrics(tmp_path, key):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "space")
+        await wait_for(pilot, lambda: app.session.trainer.progress.episode >= 5)
+        await press(app, key)
+        await wait_for(pilot, lambda: not app.is_running)
+    run = tmp_path / "run"
+    assert app.return_value == run / "final.npz"
+    final = checkpoint.load(run / "final.npz")
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == final.meta["progress"]["episode"] >= 5
+    assert np.array_equal(final.agent.params["W1"], app.session.trainer.agent.params["W1"])
+
+
+@pilot_test
+async def test_terminal_too_small_shows_a_message_instead_of_the_layout(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        message = app.query_one("#too-small")
+        assert message.display and message.region.width > 0
+        assert "Terminal too small" in str(message.render())
+        assert app.query_one("#main").region.width == 0
+
+
+@pilot_test
+async def test_fits_80x24_without_the_too_small_message(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#too-small").region.width == 0
+        for widget_id in ("settings", "stats", "cartpole", "returns", "sparks", "log"):
+            region = app.query_one(f"#{widget_id}").region
+            assert region.height >= 4 and region.right <= 80 and region.bottom <= 23, widget_id
+
+
+@pilot_test
+async def test_help_explains_actor_critic_advantage_and_running_reward(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "question_mark")
+        await pilot.pause()
+        text = app.screen.query_one("Markdown").source
+        for term in ("actor", "critic", "advantage", "running reward"):
+            assert f"**The {term}**" in text
+        await press(app, "escape")
+        await pilot.pause()
+        assert app.screen.query("#settings")
+
+
+@pilot_test
+async def test_e_evaluates_over_100_greedy_episodes_in_the_background(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "e")
+        assert "evaluating" in log_text(app)
+        await wait_for(pilot, lambda: "100 greedy episodes: mean" in log_text(app))
+
+
+@pilot_test
+async def test_reset_asks_first_then_starts_a_fresh_agent_in_a_new_run(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        first = app.session
+        await press(app, "r")
+        await press(app, "n")  # no: nothing happens
+        await pilot.pause()
+        assert app.session is first and "reset cancelled" in log_text(app)
+        await press(app, "r", "y")
+        await wait_for(pilot, lambda: app.session is not first)
+        assert (first.run_dir / "final.npz").is_file()
+        assert app.session.run_dir != first.run_dir
+        assert app.session.trainer.progress.episode == 0
+        assert app.query_one(ReturnChart).episodes == []
+        await press(app, "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+
+
+@pilot_test
+async def test_after_solving_space_keeps_training(tmp_path):
+    bundled = checkpoint.load_or_bundled(None)  # an agent that solved CartPole at episode 331
+    config = TrainConfig.from_dict({**bundled.meta["config"], "episodes": None})
+    session = TrainingSession(config, bundled, tmp_path / "run")
+    app = TrainApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "SOLVED at episode 331" in shown(app, StatsPanel)
+        await wait_for(pilot, lambda: app.state == "solved")  # nothing to do until asked for more
+        assert "space keeps training" in log_text(app)
+        await press(app, "space")
+        await wait_for(pilot, lambda: session.trainer.progress.episode > 802)
+        assert app.state == "training"
+
+
+@pilot_test
+async def test_the_w_key_reports_in_the_log_without_crashing(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "w")
+        await wait_for(pilot, lambda: "window" in log_text(app).split("opening the live window")[-1])
+        assert app.is_running
+
+
+@pilot_test
+async def test_every_action_is_in_the_command_palette(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE):
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+    for key in ("space", "n", "s", "e", "r", "w", "question_mark", "q"):
+        assert any(title.endswith(f"({key})") for title in titles), key
