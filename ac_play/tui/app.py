@@ -104,6 +104,7 @@ class TrainApp(App[Path | None]):
             self.query_one(f"#{widget_id}").border_title = title
         self.set_interval(CHART_INTERVAL, self.redraw_charts)
         self.show_history()
+        self.redraw_charts()
         self.log_event(self.note or "ready: press space to start training, ? for help")
         self.log_event(f"run folder: {self.session.run_dir}")
         self.session.trainer.pause()  # the worker waits for the first space

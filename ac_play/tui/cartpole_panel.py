@@ -37,6 +37,9 @@ class CartPolePanel(Static):
         self.show_frame()
         self.set_interval(1 / FRAMES_PER_SECOND, self.advance)
 
+    def on_resize(self) -> None:
+        self.show_frame()  # the drawing is sized to the panel
+
     def on_unmount(self) -> None:
         self.env.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from textual.app import ComposeResult
@@ -18,6 +19,14 @@ def thin(values: list[float], limit: int = MAX_POINTS) -> list[float]:
     """Every k-th value, so the chart costs the same at episode 100 and at episode 100,000."""
     stride = max(1, -(-len(values) // limit))
     return values[::stride]
+
+
+def round_ticks(top: float, count: int = 5) -> list[float]:
+    """Tick values 0, step, 2 step... up to top, with step 1, 2 or 5 times a power of ten."""
+    rough = top / count
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    return [i * step for i in range(int(top // step) + 1)]
 
 
 class ReturnChart(PlotextPlot):
@@ -56,10 +65,13 @@ class ReturnChart(PlotextPlot):
             x = thin(self.episodes)
             plt.scatter(x, thin(self.returns), marker="dot", color="blue")
             plt.plot(x, thin(self.running), marker="braille", color="green")
+        else:
+            plt.xlim(0, 100)  # empty axes with the solve line say what is coming
         if self.threshold is not None:
             plt.hline(self.threshold, "red")
             top = max([self.threshold, *self.returns[-MAX_POINTS:]]) * 1.05
             plt.ylim(0, top)
+            plt.yticks(round_ticks(top))
         self.version += 1
         self.refresh()
 
