@@ -18,7 +18,8 @@ def evaluate(agent: ActorCritic, env_id: str, episodes: int, greedy: bool = True
         raise checkpoint.CheckpointError(f"the agent does not fit {env_id}")
     runner = make_runner(env_id, 1, seed, np.random.default_rng(seed))
     try:
-        played = runner.play(agent.params, episodes, greedy=greedy)
+        with np.errstate(all="ignore"):  # a wildly trained agent may overflow; its score says so
+            played = runner.play(agent.params, episodes, greedy=greedy)
     finally:
         runner.close()
     return np.array([episode.rewards.sum() for episode in played])

@@ -163,8 +163,10 @@ class Trainer:
         """Play one batch of episodes, update once, and return their statistics."""
         self._apply_pending()
         started = time.perf_counter()
-        batch = self._play()
-        update_stats = self._update(batch)
+        # overflow shows up as a non-finite loss, which _update reports in words
+        with np.errstate(all="ignore"):
+            batch = self._play()
+            update_stats = self._update(batch)
         self.progress.elapsed += time.perf_counter() - started
         self.progress.updates += 1
         return [self._record(episode, update_stats) for episode in batch]

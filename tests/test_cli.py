@@ -191,3 +191,11 @@ def test_bench_reports_every_seed_and_the_throughput_ratio():
     assert [run["seed"] for run in report["runs"]] == [0, 1]
     assert all(run["solved"] for run in report["runs"])
     assert 0 < report["median"]["ratio"] < 2 and report["median"]["bare_steps_per_s"] > 0
+
+
+def test_divergence_stops_keeps_the_last_good_checkpoint_and_says_so(tmp_path):
+    result = run_cli("train", "--headless", "--preset", "notebook", "--lr", "1e300", "--episodes", "50", "--out", tmp_path)
+    assert result.returncode == 1
+    assert "training diverged at episode" in result.stderr and "last good checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr and "RuntimeWarning" not in result.stderr
+    assert run_cli("eval", tmp_path / "final.npz", "--episodes", "1").returncode == 0
