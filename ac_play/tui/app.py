@@ -342,8 +342,8 @@ class TrainApp(App[Path | None]):
                                     getattr(self, f"action_{binding.action}"))
 
 
-def run_tui(args) -> int:
-    """`ac-play train` without --headless: the app, then the same closing lines as headless."""
+def build_app(args) -> TrainApp:
+    """The app for parsed `ac-play train` flags: a fresh run, or a resumed one with its history."""
     if getattr(args, "json", False):
         raise AcPlayError("--json prints JSON Lines and needs --headless")
     config, resumed = config_from_args(args)
@@ -354,10 +354,17 @@ def run_tui(args) -> int:
         history = [row for row in load_history(args.resume) if row.get("episode", 0) <= start]
         source = f"{len(history)} episodes of history from metrics.jsonl" if history else "no metrics.jsonl beside it"
         note = f"resumed {resumed.path} at episode {start} ({source}); space continues training"
-    app = TrainApp(session, history, note, open_window=getattr(args, "window", False))
+    return TrainApp(session, history, note, open_window=getattr(args, "window", False))
+
+
+def run_tui(args) -> int:
+    """`ac-play train` without --headless: the app, then the same closing lines as headless."""
+    app = build_app(args)
+    session = app.session
     try:
         app.run()
     finally:
+        session = app.session  # a reset replaces it
         session.stop_and_finish()  # nothing to do after q; after a crash it still saves the run
     progress = session.trainer.progress
     verdict = f"solved at episode {progress.solved_at}" if progress.solved_at else "not solved"

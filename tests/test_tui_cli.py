@@ -1,0 +1,98 @@
+"""`ac-play train` (the TUI) from the command line: a real terminal, resuming, and bench --tui."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import select
+import sys
+import time
+
+import pytest
+
+from ac_play import checkpoint
+from ac_play.cli import build_parser
+from ac_play.tui.app import build_app
+from ac_play.tui.charts import ReturnChart
+from ac_play.tui.widgets import EventLog
+
+
+def read_until(fd: int, seconds: float) -> bytes:
+    """Everything the program writes to its terminal within `seconds`."""
+    seen, end = b"", time.monotonic() + seconds
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("quit_key", [b"q", b"\x03"])  # q, and ctrl+c as a terminal sends it
+def test_in_a_real_terminal_quitting_saves_the_run_and_prints_where(tmp_path, quit_key):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    out = tmp_path / "run"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: ac-play on a 100x30 terminal
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [sys.executable, "-m", "ac_play", "train", "--hidden", "16", "--out", str(out)])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    read_until(fd, 4.0)
+    os.write(fd, b" ")
+    read_until(fd, 1.0)
+    os.write(fd, quit_key)
+    screen = read_until(fd, 6.0).decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert f"checkpoint: {out / 'final.npz'}" in screen
+    episodes = checkpoint.load(out / "final.npz").meta["progress"]["episode"]
+    assert episodes > 0
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == episodes
+
+
+def test_json_without_headless_is_refused_with_a_sentence(cli, tmp_path):
+    result = cli("train", "--json", "--out", tmp_path / "run")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ac-play: error: --json prints JSON Lines and needs --headless"
+
+
+def test_resume_shows_the_history_beside_the_checkpoint_and_continues(cli, tmp_path):
+    first = tmp_path / "first"
+    trained = cli("train", "--headless", "--hidden", "16", "--episodes", "25", "--out", first)
+    assert trained.returncode == 0, trained.stderr
+    args = build_parser().parse_args(["train", "--resume", str(first / "final.npz"), "--out", str(tmp_path / "more")])
+    app = build_app(args)
+
+    async def drive():
+        async with app.run_test(size=(100, 32)) as pilot:
+            chart = app.query_one(ReturnChart)
+            assert chart.episodes == list(range(1, 26))
+            assert "25 episodes of history from metrics.jsonl" in " ".join(app.query_one(EventLog).text().split())
+            await pilot.press("n")
+            deadline = time.monotonic() + 20
+            while app.session.trainer.progress.episode < 26:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+            await pilot.press("q")
+
+    asyncio.run(drive())
+    logged = [json.loads(line) for line in (tmp_path / "more" / "metrics.jsonl").open()]
+    assert logged[0]["episode"] == 26
+    assert checkpoint.load(tmp_path / "more" / "final.npz").meta["progress"]["episode"] == len(logged) + 25
+
+
+def test_bench_tui_reports_the_throughput_ratio_and_key_latency(cli):
+    result = cli("bench", "--tui", "--seeds", "1", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["runs"][0]["env_steps"] > 0
+    assert 0 < report["median_ratio"] < 2
+    assert 0 < report["median_pause_shown_ms"] < 1000
