@@ -41,9 +41,21 @@ class Progress:
             print()
 
 
+def open_live_window(args, trainer):
+    """With --window: the current policy playing in a window of its own process."""
+    if not getattr(args, "window", False):
+        return None
+    from ac_play.live import LiveWindow
+
+    window = LiveWindow(trainer.config.env_id)
+    window.start()
+    return window
+
+
 def run_headless(args) -> int:
     config, resumed = config_from_args(args)
     trainer = make_trainer(config, resumed)
+    window = open_live_window(args, trainer)
     folder = RunFolder(args.out or new_run_dir(config), config)
     progress = None if args.json else Progress(trainer.threshold)
     wall_start = time.perf_counter()
@@ -56,12 +68,16 @@ def run_headless(args) -> int:
                 print(json.dumps(stats.to_dict()), flush=False)
             else:
                 progress.show(stats)
+            if window is not None:
+                window.send_from(trainer)
     except KeyboardInterrupt:
         code = 130
     except DivergedError as exc:
         code, error = 1, str(exc)
     finally:
         folder.flush()
+        if window is not None:
+            window.close()
     final = folder.save(trainer)
     folder.write_best()
     folder.close()

@@ -113,6 +113,8 @@ class Scene:
     kick: int = 0
     """-1 or +1 while a push on the pole is shown, else 0."""
     message: str | None = None
+    countdown: float | None = None
+    """Between 1 and 0: how much of the pause before the next episode is left, drawn as a bar."""
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,11 @@ def draw_world(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None
         surface.blit(text(line, size, TEXT if row == 0 else DIM_TEXT), (rect.x + 10, rect.y + 8 + row * (size + 2)))
     if scene.message:
         note = text(scene.message, size + 4, POLE, True)
-        surface.blit(note, note.get_rect(midtop=(rect.centerx, rect.y + 8 + 2 * (size + 2))))
+        box = note.get_rect(midtop=(rect.centerx, rect.y + 8 + 2 * (size + 2)))
+        surface.blit(note, box)
+        if scene.countdown is not None:
+            bar = pygame.Rect(box.x, box.bottom + 4, round(box.width * scene.countdown), 3)
+            pygame.draw.rect(surface, POLE, bar)
 
 
 def draw_cart_and_pole(surface: pygame.Surface, scene: Scene, view: View) -> None:

@@ -1,0 +1,76 @@
+"""`ac-play bench --render`: how long one 800x500 watch frame with every overlay takes to draw.
+
+Draws off-screen (no window needed) a late-episode scene: both probability bars, a 500-step
+critic line, the returns-to-go, the warning tint and a push arrow, so nothing is left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import gymnasium as gym  # noqa: E402
+import pygame  # noqa: E402
+
+from ac_play.render import Scene, Track, draw_frame  # noqa: E402
+
+FRAMES = 300
+WARM_UP = 20
+TARGET_MS = 4.0
+FRAME_SIZE = (800, 500)
+
+
+def busy_scene(track: Track, step: int) -> Scene:
+    """A scene with every overlay on, changing a little each frame as a real episode does."""
+    steps = np.arange(track.max_episode_steps or 500)
+    values = 99.0 + np.sin(steps / 40.0)
+    phase = step / 25.0
+    return Scene(
+        track,
+        x=1.8 * np.sin(phase), theta=0.8 * track.theta_threshold_radians * np.cos(phase),
+        probs=(0.3 + 0.2 * np.sin(phase), 0.7 - 0.2 * np.sin(phase)), action=step % 2,
+        value=float(values[-1]), values=values, returns_to_go=values[::-1],
+        step=step, episode_return=float(step), episode=7, label="cartpole-v1.npz", mode="sampled",
+        fps=60.0, source="weights of training episode 123", kick=1, message="episode over: return 500",
+    )
+
+
+def time_frames(frames: int = FRAMES) -> np.ndarray:
+    """Milliseconds taken by each of `frames` draws, after a warm-up."""
+    pygame.font.init()
+    env = gym.make("CartPole-v1")
+    track = Track.from_env(env)
+    env.close()
+    surface = pygame.Surface(FRAME_SIZE)
+    timings = []
+    for step in range(WARM_UP + frames):
+        scene = busy_scene(track, step)
+        started = time.perf_counter()
+        draw_frame(surface, scene)
+        timings.append((time.perf_counter() - started) * 1000)
+    return np.array(timings[WARM_UP:])
+
+
+def run_render_bench(args) -> int:
+    timings = time_frames()
+    result = {
+        "frame": f"{FRAME_SIZE[0]}x{FRAME_SIZE[1]}",
+        "frames": len(timings),
+        "median_ms": round(float(np.median(timings)), 3),
+        "p90_ms": round(float(np.percentile(timings, 90)), 3),
+        "max_ms": round(float(timings.max()), 3),
+        "target_ms": TARGET_MS,
+    }
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        verdict = "within" if result["median_ms"] <= TARGET_MS else "OVER"
+        print(
+            f"render {result['frame']}, {result['frames']} frames: median {result['median_ms']:.2f} ms, "
+            f"p90 {result['p90_ms']:.2f} ms, max {result['max_ms']:.2f} ms ({verdict} the {TARGET_MS:g} ms target)"
+        )
+    return 0

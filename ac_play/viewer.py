@@ -1,0 +1,326 @@
+"""`ac-play watch`: a checkpoint plays CartPole in a window, at the env's real time.
+
+The window, the clock and the keys live here; the drawing is `render.draw_frame` and the episode
+is a `Playthrough`. Input is handled by `Viewer.handle(event)` and the loop can run a fixed
+number of frames, so tests drive it with posted pygame events.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402  (after hiding pygame's greeting)
+
+from ac_play import checkpoint  # noqa: E402
+from ac_play.errors import AcPlayError  # noqa: E402
+from ac_play.playthrough import Playthrough, ValueScale  # noqa: E402
+from ac_play.render import Scene, Track, draw_frame, layout, pole_tip, world_view  # noqa: E402
+
+WINDOW_SIZE = (800, 500)
+FPS = 60
+RECORD_FPS = 50
+"""Recording runs at the env's own 50 steps/s, one GIF frame of 20 ms per step at 1x."""
+MIN_SPEED, MAX_SPEED = 0.25, 8.0
+END_HOLD = 1.5
+"""Seconds a finished episode stays on screen, to compare the critic with what happened."""
+KICK_SHOWN = 0.4
+"""Seconds the arrow of a push stays on screen."""
+MAX_CATCH_UP = 0.25
+"""Seconds of env time one frame may catch up after a stall, so a slow frame never snowballs."""
+
+NO_DISPLAY = (
+    "no display to open a window on ({reason}); score an agent with `ac-play eval`, "
+    "or watch training in the terminal with `ac-play train`"
+)
+
+
+class NoDisplayError(AcPlayError):
+    """pygame cannot open a window here."""
+
+
+HEADLESS_DRIVERS = ("offscreen", "dummy")
+
+
+def open_window(title: str, size: tuple[int, int] = WINDOW_SIZE) -> pygame.Surface:
+    """A resizable window, or NoDisplayError with a sentence the CLI prints.
+
+    SDL quietly falls back to its invisible "offscreen" driver when there is no display, so a
+    window nobody can see counts as no display, unless SDL_VIDEODRIVER asked for it (tests).
+    """
+    requested = os.environ.get("SDL_VIDEODRIVER")
+    displays = requested or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not displays:
+        raise NoDisplayError(NO_DISPLAY.format(reason="neither DISPLAY nor WAYLAND_DISPLAY is set"))
+    try:
+        pygame.display.init()
+        if pygame.display.get_driver() in HEADLESS_DRIVERS and requested != pygame.display.get_driver():
+            raise pygame.error(f"only SDL's invisible {pygame.display.get_driver()!r} video driver is available")
+        pygame.font.init()
+        screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    except pygame.error as exc:
+        pygame.display.quit()
+        raise NoDisplayError(NO_DISPLAY.format(reason=str(exc) or "pygame error")) from None
+    pygame.display.set_caption(title)
+    return screen
+
+
+class GifRecorder:
+    """Collects shown frames and writes them as one GIF when closed.
+
+    Frames are reduced to 256 colours as they come and kept zlib-compressed (flat colours
+    compress about fifty-fold), so a long recording does not fill the memory.
+    """
+
+    def __init__(self, path: str | Path, fps: int):
+        self.path = Path(path)
+        check_record_path(self.path)
+        self.duration_ms = round(1000 / fps)
+        self.frames: list[tuple[tuple[int, int], bytes, bytes]] = []
+
+    def add(self, surface: pygame.Surface) -> None:
+        from PIL import Image
+
+        image = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
+        frame = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        self.frames.append((frame.size, frame.getpalette(), zlib.compress(frame.tobytes(), 1)))
+
+    def _images(self):
+        from PIL import Image
+
+        for size, palette, pixels in self.frames:
+            image = Image.frombytes("P", size, zlib.decompress(pixels))
+            image.putpalette(palette)
+            yield image
+
+    def close(self) -> None:
+        if not self.frames:
+            return
+        images = self._images()
+        first = next(images)
+        try:
+            first.save(self.path, save_all=True, append_images=images, duration=self.duration_ms, loop=0)
+        except OSError as exc:
+            raise AcPlayError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+
+def check_record_path(path: Path) -> None:
+    if path.suffix.lower() == ".mp4":
+        raise AcPlayError("--record writes .gif only (mp4 needs ffmpeg); record a .gif and convert it with ffmpeg")
+    if path.suffix.lower() != ".gif":
+        raise AcPlayError(f"--record needs a .gif path, not {path.name}")
+    if not path.parent.resolve().is_dir():
+        raise AcPlayError(f"cannot record to {path}: folder {path.parent} does not exist")
+
+
+def check_speed(speed: float) -> float:
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise AcPlayError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
+    return speed
+
+
+class Viewer:
+    """Plays episodes in a window: time, speed, pause, keys, and what each frame shows."""
+
+    def __init__(self, playthrough: Playthrough, label: str, speed: float = 1.0, episodes: int | None = None):
+        self.play = playthrough
+        self.track = Track.from_env(playthrough.env)
+        self.label = label
+        self.speed = check_speed(speed)
+        self.episodes = episodes
+        self.episode = 1
+        self.returns: list[float] = []
+        self.paused = False
+        self.running = True
+        self.source: str | None = None
+        self.fps: float | None = None
+        self.frames = 0
+        self._env_time = 0.0
+        self._hold = 0.0
+        self._kick = (0, 0.0)
+        self.before_episode: Callable[[Viewer], None] | None = None
+        """Called before each new episode starts (the live window swaps in new weights there)."""
+
+    # -- input --------------------------------------------------------------------------
+
+    def handle(self, event: pygame.event.Event) -> None:
+        """React to one pygame event (keys, clicks, closing the window)."""
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.KEYDOWN:
+            self.key(event.key, getattr(event, "unicode", ""))
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            self.click(event.pos)
+
+    def key(self, key: int, char: str = "") -> None:
+        if key in (pygame.K_q, pygame.K_ESCAPE):
+            self.running = False
+        elif key == pygame.K_SPACE:
+            self.paused = not self.paused
+        elif key in (pygame.K_RIGHT, pygame.K_PERIOD) and self.paused:
+            self.single_step()
+        elif key in (pygame.K_LEFT, pygame.K_RIGHT):
+            self.kick(-1 if key == pygame.K_LEFT else 1)
+        elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS) or char == "+":
+            self.change_speed(+1)
+        elif key in (pygame.K_MINUS, pygame.K_KP_MINUS) or char == "-":
+            self.change_speed(-1)
+        elif key == pygame.K_g:
+            self.play.greedy = not self.play.greedy
+        elif key == pygame.K_r:
+            self.play.reset()
+            self._hold = 0.0
+        elif key == pygame.K_s:
+            self.save_screenshot()
+
+    def click(self, pos: tuple[int, int]) -> None:
+        """A click pushes the pole away from the side it was clicked on."""
+        surface = pygame.display.get_surface()
+        view = world_view(layout(surface.get_rect()).scene, self.track)
+        tip_x, _ = pole_tip(view, float(self.play.obs[0]), float(self.play.obs[2]), self.track)
+        self.kick(1 if pos[0] < tip_x else -1)
+
+    def kick(self, direction: int) -> None:
+        self.play.kick(direction)
+        self._kick = (direction, KICK_SHOWN)
+
+    def change_speed(self, steps: int) -> None:
+        """Each step doubles or halves the speed, within MIN_SPEED and MAX_SPEED."""
+        self.speed = min(MAX_SPEED, max(MIN_SPEED, self.speed * 2.0**steps))
+
+    def single_step(self) -> None:
+        if self.play.done:
+            self.next_episode()
+        else:
+            self._step()
+
+    def _step(self) -> None:
+        self.play.step()
+        if self.play.done:
+            self.returns.append(self.play.episode_return)
+            self._hold = END_HOLD
+
+    def save_screenshot(self) -> Path:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = Path(f"ac-play-{stamp}.png")
+        pygame.image.save(pygame.display.get_surface(), str(path))
+        print(f"screenshot saved to {path}", flush=True)
+        return path
+
+    # -- time ---------------------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of wall time pass: env steps at tau each, scaled by the speed."""
+        direction, shown = self._kick
+        self._kick = (direction, shown - seconds) if shown > seconds else (0, 0.0)
+        if self.paused:
+            return
+        if self.play.done:
+            self._hold -= seconds
+            if self._hold <= 0:
+                self.next_episode()
+            return
+        self._env_time = min(self._env_time + seconds * self.speed, MAX_CATCH_UP * self.speed)
+        while self._env_time >= self.track.tau and not self.play.done:
+            self._env_time -= self.track.tau
+            self._step()
+
+    def next_episode(self) -> None:
+        if self.episodes is not None and len(self.returns) >= self.episodes:
+            self.running = False
+            return
+        self.episode += 1
+        self._env_time = 0.0
+        if self.before_episode is not None:
+            self.before_episode(self)
+        self.play.reset()
+
+    # -- what is shown ------------------------------------------------------------------
+
+    def scene(self) -> Scene:
+        play = self.play
+        x, x_dot, theta, theta_dot = (float(v) for v in play.obs[:4])
+        ended = f"episode over: return {play.episode_return:g}" if play.done else None
+        return Scene(
+            self.track, x, x_dot, theta, theta_dot,
+            probs=None if play.done else play.probs.tolist(),
+            action=None if play.done else play.action,
+            value=play.values[-1] if play.values else None,
+            values=play.values,
+            returns_to_go=play.returns_to_go,
+            step=play.steps,
+            episode_return=play.episode_return,
+            episode=self.episode,
+            label=self.label,
+            mode="greedy" if play.greedy else "sampled",
+            fps=self.fps,
+            speed=self.speed,
+            paused=self.paused,
+            source=self.source,
+            value_units=play.scale.units,
+            kick=self._kick[0],
+            message=ended,
+            countdown=max(0.0, self._hold / END_HOLD) if play.done else None,
+        )
+
+    def run(
+        self,
+        frames: int | None = None,
+        recorder: GifRecorder | None = None,
+        on_frame: Callable[[Viewer], None] | None = None,
+    ) -> None:
+        """The loop: events, time, drawing; until quit, the episode budget, or `frames` frames."""
+        clock = pygame.time.Clock()
+        fps = RECORD_FPS if recorder else FPS
+        while self.running and (frames is None or self.frames < frames):
+            for event in pygame.event.get():
+                self.handle(event)
+            elapsed = clock.tick(fps) / 1000
+            # a recording advances by exactly one frame's time, so it plays back at true speed
+            self.advance(1 / fps if recorder or self.frames == 0 else elapsed)
+            if on_frame is not None:
+                on_frame(self)
+            self.fps = clock.get_fps() or None
+            screen = pygame.display.get_surface()
+            draw_frame(screen, self.scene())
+            pygame.display.flip()
+            if recorder:
+                recorder.add(screen)
+            self.frames += 1
+
+    def summary(self) -> str:
+        if not self.returns:
+            return "no episode finished"
+        returns = np.array(self.returns)
+        return (
+            f"{len(returns)} episodes: mean return {returns.mean():.1f}, std {returns.std():.1f}, "
+            f"min {returns.min():g}, max {returns.max():g}"
+        )
+
+
+def run_watch(args) -> int:
+    """`ac-play watch [CHECKPOINT]`."""
+    ckpt = checkpoint.load_or_bundled(args.checkpoint)
+    recorder = GifRecorder(args.record, RECORD_FPS) if args.record else None
+    play = Playthrough(ckpt.agent, ckpt.env_id, ValueScale.from_meta(ckpt.meta), args.seed, greedy=not args.sample)
+    viewer = Viewer(play, ckpt.name, args.speed, args.episodes)
+    open_window(f"ac-play watch: {ckpt.name}")
+    try:
+        viewer.run(args.frames, recorder)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pygame.display.quit()
+        play.close()
+    if recorder:
+        recorder.close()
+        print(f"recorded {len(recorder.frames)} frames to {recorder.path}")
+    print(f"{ckpt.name}, {viewer.summary()}", flush=True)
+    return 0
