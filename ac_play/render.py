@@ -189,17 +189,23 @@ def draw_frame(surface: pygame.Surface, scene: Scene, rect: pygame.Rect | None =
     """Draw the whole frame for `scene` into `rect` of `surface` (default: all of it)."""
     rect = pygame.Rect(rect) if rect is not None else surface.get_rect()
     parts = layout(rect)
-    surface.fill(PANEL, rect)
-    draw_header(surface, scene, parts.header)
-    draw_world(surface, scene, parts.scene)
-    draw_bars(surface, scene, parts.bars)
-    draw_chart(surface, scene, parts.chart)
+    previous_clip = surface.get_clip()
+    surface.set_clip(rect.clip(previous_clip))  # long labels in a narrow rect must not spill over
+    try:
+        surface.fill(PANEL, rect)
+        draw_header(surface, scene, parts.header)
+        draw_world(surface, scene, parts.scene)
+        draw_bars(surface, scene, parts.bars)
+        draw_chart(surface, scene, parts.chart)
+    finally:
+        surface.set_clip(previous_clip)
 
 
 @functools.lru_cache(maxsize=16)
 def font(size: int, bold: bool = False) -> pygame.font.Font:
     if not pygame.font.get_init():
         pygame.font.init()
+        text.cache_clear()
     face = pygame.font.Font(None, size)
     face.bold = bold
     return face
