@@ -7,10 +7,18 @@ Every subcommand's work lives in its own module, imported only when that subcomm
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ac_play import __version__
 from ac_play.errors import AcPlayError
+
+# Nothing above imports NumPy, so this still takes effect.
+# Our matrices are small (at most a few thousand rows by 128): BLAS worker threads cost more in
+# wake-ups than they save, and training ran twice as fast with one thread on a 2-core machine.
+# A value the user exported wins.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 
 class NotAvailable(AcPlayError):
