@@ -14,6 +14,7 @@ from textual.widgets import Input
 
 from ac_play import checkpoint
 from ac_play.config import TrainConfig
+from ac_play.training import DivergedError
 from ac_play.tui.app import TrainApp
 from ac_play.tui.charts import ReturnChart
 from ac_play.tui.session import TrainingSession
@@ -265,16 +266,18 @@ async def test_reset_asks_first_then_starts_a_fresh_agent_in_a_new_run(tmp_path)
 
 @pilot_test
 async def test_after_solving_space_keeps_training(tmp_path):
-    bundled = checkpoint.load_or_bundled(None)  # an agent that solved CartPole at episode 331
+    bundled = checkpoint.load_or_bundled(None)  # an agent that has solved CartPole
     config = TrainConfig.from_dict({**bundled.meta["config"], "episodes": None})
     session = TrainingSession(config, bundled, tmp_path / "run")
+    start = session.trainer.progress.episode
     app = TrainApp(session)
     async with app.run_test(size=SIZE) as pilot:
-        assert "SOLVED at episode 331" in shown(app, StatsPanel)
+        assert f"SOLVED at episode {bundled.meta['progress']['solved_at']:,}" in shown(app, StatsPanel)
+        assert f"episode {start:,}" in shown(app, StatsPanel)
         await wait_for(pilot, lambda: app.state == "solved")  # nothing to do until asked for more
         assert "space keeps training" in log_text(app)
         await press(app, "space")
-        await wait_for(pilot, lambda: session.trainer.progress.episode > 802)
+        await wait_for(pilot, lambda: session.trainer.progress.episode > start + 2)
         assert app.state == "training"
 
 
@@ -296,3 +299,40 @@ async def test_every_action_is_in_the_command_palette(tmp_path):
         titles = [command.title for command in app.get_system_commands(app.screen)]
     for key in ("space", "n", "s", "e", "r", "w", "question_mark", "q"):
         assert any(title.endswith(f"({key})") for title in titles), key
+
+
+@pilot_test
+async def test_a_value_typed_but_left_with_esc_is_not_applied(tmp_path):
+    app = make_app(tmp_path)
+    old = app.session.trainer.config.lr
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#set-lr", Input)
+        await pilot.click(field)
+        field.value = "0.9"
+        await pilot.press("escape")
+        assert field.value == f"{old:g}"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        assert app.session.trainer.config.lr == old
+
+
+@pilot_test
+async def test_divergence_stops_training_with_the_reason_and_quit_still_saves(tmp_path, monkeypatch):
+    app = make_app(tmp_path)
+    trainer = app.session.trainer
+    real_update = trainer.run_update
+
+    def diverge_on_third():
+        if trainer.progress.updates == 2:
+            raise DivergedError("training diverged at episode 3 (loss nan, gradient norm nan); try a smaller --lr")
+        return real_update()
+
+    monkeypatch.setattr(trainer, "run_update", diverge_on_third)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "space")
+        await wait_for(pilot, lambda: app.state == "error")
+        assert "ERROR" in shown(app, StatsPanel)
+        assert "training stopped: training diverged at episode 3" in log_text(app)
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert checkpoint.load(tmp_path / "run" / "final.npz").meta["progress"]["episode"] == 2

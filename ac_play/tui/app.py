@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -125,8 +126,7 @@ class TrainApp(App[Path | None]):
         chart = self.query_one(ReturnChart)
         for row in self.history:
             chart.add(row["episode"], row["episode_return"], row["running_reward"])
-        progress = self.session.trainer.progress
-        self.query_one(StatsPanel).reset(progress.best_running_reward, progress.solved_at)
+        self.query_one(StatsPanel).reset(copy.copy(self.session.trainer.progress))
 
     # -- the training thread -------------------------------------------------------------
 
@@ -242,6 +242,7 @@ class TrainApp(App[Path | None]):
             self.log_event("training stopped after an error; press r to reset")
 
     def action_step(self) -> None:
+        """One update while paused."""
         if self.state in ("ready", "paused"):
             self.session.trainer.step_once()
             self.set_state("paused")
@@ -250,6 +251,7 @@ class TrainApp(App[Path | None]):
 
     @work(thread=True, group="save")
     def action_save(self) -> None:
+        """Save a checkpoint of the newest update now; the log says where."""
         try:
             path = self.session.save_now()
         except AcPlayError as exc:
@@ -258,6 +260,7 @@ class TrainApp(App[Path | None]):
             self.call_from_thread(self.log_event, f"checkpoint saved: {path}")
 
     def action_evaluate(self) -> None:
+        """Score the current policy over 100 greedy episodes, in the background."""
         if any(w.group == "evaluate" and w.is_running for w in self.workers):
             self.log_event("an evaluation is already running")
             return
@@ -291,12 +294,16 @@ class TrainApp(App[Path | None]):
         self.screen.set_focus(None)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        """What the actor, critic, advantage and running reward are; the keys."""
+        trainer = self.session.trainer
+        self.push_screen(HelpScreen(trainer.config.running_alpha, trainer.threshold))
 
     def action_window(self) -> None:
+        """Open or close the pygame window that plays the current policy."""
         self.live.toggle()
 
     def action_reset(self) -> None:
+        """Start again with a fresh agent (asks first; the current run is saved)."""
         self.push_screen(ConfirmReset(), self.reset_if_confirmed)
 
     async def reset_if_confirmed(self, yes: bool | None) -> None:

@@ -23,8 +23,8 @@ step on, less the critic's value there. Positive means "better than usual", so t
 makes that action more likely; negative, less likely. The critic is there to make this signal
 steadier than the raw return.
 
-**The running reward** is a smoothed score: each episode moves it 5% of the way towards that
-episode's return. CartPole-v1 counts as solved once it passes the env's threshold (475).
+**The running reward** is a smoothed score: each episode moves it {alpha:.0%} of the way towards
+that episode's return. Training counts as solved once it passes the env's threshold{threshold}.
 
 # Keys
 
@@ -48,9 +48,13 @@ Press Esc or ? to close.
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
 
+    def __init__(self, running_alpha: float, threshold: float | None):
+        super().__init__()
+        self.text = HELP.format(alpha=running_alpha, threshold=f" ({threshold:g})" if threshold is not None else "")
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(HELP)
+            yield Markdown(self.text)
 
 
 class ConfirmReset(ModalScreen[bool]):

@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, RichLog, Static
 
 from ac_play.config import HOT_SETTINGS, TrainConfig
 from ac_play.errors import AcPlayError
-from ac_play.training import EpisodeStats
+from ac_play.training import EpisodeStats, Progress
 
 RATE_WINDOW = 2.0
 """Seconds of history behind episodes/s and steps/s."""
@@ -61,6 +61,11 @@ class SettingsPanel(Vertical):
         event.stop()
         self.post_message(self.Changed(event.input.id.removeprefix("set-"), event.value))
 
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        # text typed but never applied with Enter must not look like the value in force
+        name = event.input.id.removeprefix("set-")
+        event.input.value = f"{self.in_force[name]:g}"
+
     def accepted(self, name: str, value: float) -> None:
         self.in_force[name] = value
         self.query_one(f"#set-{name}", Input).value = f"{value:g}"
@@ -83,6 +88,7 @@ class StatsPanel(Static):
         super().__init__(**kwargs)
         self.threshold = threshold
         self.latest: EpisodeStats | None = None
+        self.start = Progress()
         self.best = 0.0
         self.solved_at: int | None = None
         self.state = "ready"
@@ -91,8 +97,10 @@ class StatsPanel(Static):
     def on_mount(self) -> None:
         self.show()
 
-    def reset(self, best: float = 0.0, solved_at: int | None = None) -> None:
-        self.latest, self.best, self.solved_at = None, best, solved_at
+    def reset(self, start: Progress | None = None) -> None:
+        """Back to the counters a run starts from (zero, or a resumed checkpoint's)."""
+        self.start = start or Progress()
+        self.latest, self.best, self.solved_at = None, self.start.best_running_reward, self.start.solved_at
         self.samples.clear()
         self.show()
 
@@ -119,15 +127,16 @@ class StatsPanel(Static):
         return (e1 - e0) / (t1 - t0), (s1 - s0) / (t1 - t0)
 
     def show(self) -> None:
-        s = self.latest
+        s = self.latest or self.start  # both have episode, env_steps, running_reward, elapsed
+        last = f"{self.latest.episode_return:g}" if self.latest else "–"
         target = f" / {self.threshold:g}" if self.threshold is not None else ""
         rates = self.rates()
         text = Text()
         text.append(f"{self.state.upper():<10}", style="bold")
-        text.append(f"episode {s.episode if s else 0:,}\n")
-        text.append(f"steps {s.env_steps if s else 0:,}  {s.elapsed if s else 0.0:.1f} s\n")
-        text.append(f"running {s.running_reward if s else 0.0:.1f}{target}\n")
-        text.append(f"best {self.best:.1f}  last {f'{s.episode_return:g}' if s else '–'}\n")
+        text.append(f"episode {s.episode:,}\n")
+        text.append(f"steps {s.env_steps:,}  {s.elapsed:.1f} s\n")
+        text.append(f"running {s.running_reward:.1f}{target}\n")
+        text.append(f"best {self.best:.1f}  last {last}\n")
         text.append(f"{rates[0]:.0f} ep/s  {rates[1]:,.0f} steps/s\n" if rates else "– ep/s  – steps/s\n", style="dim")
         if self.solved_at is not None:
             text.append(f" SOLVED at episode {self.solved_at:,} ", style="bold black on green")
