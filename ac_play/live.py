@@ -134,6 +134,9 @@ class LiveWindow:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(CLOSE_TIMEOUT)
+        if self._process.is_alive():
+            self._process.kill()  # a stopped or wedged process ignores SIGTERM
+            self._process.join(CLOSE_TIMEOUT)
         self._conn.close()
         self._process = None
 
@@ -215,7 +218,8 @@ def wait_for_weights(feed: Feed, label: str) -> bool:
     return True
 
 
-def play_with_feed(feed: Feed, env_id: str, label: str) -> None:
+def play_with_feed(feed: Feed, env_id: str, label: str, frames: int | None = None):
+    """Play episodes with the newest weights until the window closes; returns the Viewer."""
     from ac_play.agent import ActorCritic
     from ac_play.playthrough import Playthrough, ValueScale
     from ac_play.viewer import Viewer
@@ -226,6 +230,7 @@ def play_with_feed(feed: Feed, env_id: str, label: str) -> None:
     play.reset()  # its first episode, with the scale the weights came with
     viewer.before_episode = feed.apply
     try:
-        viewer.run(on_frame=feed.on_frame)
+        viewer.run(frames, on_frame=feed.on_frame)
     finally:
         play.close()
+    return viewer

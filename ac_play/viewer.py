@@ -175,8 +175,7 @@ class Viewer:
         elif key == pygame.K_g:
             self.play.greedy = not self.play.greedy
         elif key == pygame.K_r:
-            self.play.reset()
-            self._hold = 0.0
+            self.restart()
         elif key == pygame.K_s:
             self.save_screenshot()
 
@@ -237,7 +236,12 @@ class Viewer:
             self.running = False
             return
         self.episode += 1
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the episode afresh (an unfinished one does not count among the returns)."""
         self._env_time = 0.0
+        self._hold = 0.0
         if self.before_episode is not None:
             self.before_episode(self)
         self.play.reset()
