@@ -233,8 +233,13 @@ class Trainer:
         p.episode += 1
         p.env_steps += episode.length
         alpha = self.config.running_alpha
-        p.running_reward = alpha * episode_return + (1 - alpha) * p.running_reward
-        p.best_running_reward = max(p.best_running_reward, p.running_reward)
+        if p.episode == 1:
+            # starting from the first return, not 0, keeps envs with negative rewards (Acrobot)
+            # from looking solved after one episode
+            p.running_reward = p.best_running_reward = episode_return
+        else:
+            p.running_reward = alpha * episode_return + (1 - alpha) * p.running_reward
+            p.best_running_reward = max(p.best_running_reward, p.running_reward)
         if p.solved_at is None and self.threshold is not None and p.running_reward > self.threshold:
             p.solved_at = p.episode
         return EpisodeStats(

@@ -48,11 +48,17 @@ def test_statistics_are_consistent_per_episode():
     assert [s.episode for s in stats] == list(range(1, 31))
     assert all(s.episode_return == s.length for s in stats)  # CartPole pays 1 per step
     assert stats[-1].env_steps == sum(s.length for s in stats)
-    running = 0.0
+    running = stats[0].episode_return
     for s in stats:
-        running = 0.05 * s.episode_return + 0.95 * running
+        running = 0.05 * s.episode_return + 0.95 * running if s.episode > 1 else running
         assert s.running_reward == pytest.approx(running)
     assert {s.update for s in stats} == set(range(1, 11))  # three episodes per update
+
+
+def test_negative_reward_env_is_not_solved_by_its_first_episode():
+    trainer, stats = run(TrainConfig(env_id="Acrobot-v1", episodes=2, hidden=8))
+    assert stats[0].running_reward == stats[0].episode_return == -500.0
+    assert not trainer.solved
 
 
 @pytest.mark.parametrize("env_id", ["CartPole-v0", "Acrobot-v1"])
