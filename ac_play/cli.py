@@ -144,7 +144,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return run_headless(args)
     if args.command == "train":
-        from ac_play.tui.app import run_tui
+        from ac_play.tui.main import run_tui
 
         return run_tui(args)
     if args.command == "eval":

@@ -13,8 +13,8 @@ import pytest
 
 from ac_play import checkpoint
 from ac_play.cli import build_parser
-from ac_play.tui.app import build_app
 from ac_play.tui.charts import ReturnChart
+from ac_play.tui.main import build_app
 from ac_play.tui.widgets import EventLog
 
 

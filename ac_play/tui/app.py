@@ -14,19 +14,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import get_current_worker
 
 from ac_play.config import HOT_SETTINGS, TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.evaluate import evaluate
-from ac_play.runs import config_from_args
 from ac_play.training import DivergedError, EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
 from ac_play.tui.charts import MetricSpark, ReturnChart
 from ac_play.tui.help import ConfirmReset, HelpScreen
 from ac_play.tui.live_link import LiveLink
 from ac_play.tui.messages import EpisodesTrained, EvaluationDone, TrainingEnded
-from ac_play.tui.session import TrainingSession, load_history
+from ac_play.tui.session import TrainingSession
 from ac_play.tui.widgets import EventLog, SettingsPanel, StatsPanel, parse_setting
 
 POST_INTERVAL = 0.2
@@ -66,7 +65,6 @@ class TrainApp(App[Path | None]):
         self.history = history or []
         self.note = note
         self.state = "ready"
-        self.training_worker: Worker | None = None
         self.quitting = False
         self.live = LiveLink(self)
         self.sub_title = str(session.run_dir)
@@ -132,7 +130,7 @@ class TrainApp(App[Path | None]):
 
     def start_worker(self) -> None:
         self.session.idle.clear()  # here, not in the thread, so a quick quit still waits for it
-        self.training_worker = self.train(self.session)
+        self.train(self.session)
 
     @work(thread=True, exclusive=True, group="training")
     def train(self, session: TrainingSession) -> None:
@@ -284,8 +282,9 @@ class TrainApp(App[Path | None]):
             value = parse_setting(change.name, change.text)
             self.session.trainer.set_hyperparameters(**{change.name: value})
         except AcPlayError as exc:
-            panel.rejected(change.name, str(exc).removeprefix("--"))
-            self.log_event(f"rejected {change.name} {change.text!r}: {exc}")
+            reason = str(exc).removeprefix("--")
+            panel.rejected(change.name, reason)
+            self.log_event(f"rejected {change.name} {change.text!r}: {reason}")
         else:
             panel.accepted(change.name, value)
             self.log_event(f"{change.name} set to {value:g} (applies at the next update)")
@@ -348,33 +347,3 @@ class TrainApp(App[Path | None]):
                 yield SystemCommand(f"{binding.description} ({binding.key})", doc.splitlines()[0],
                                     getattr(self, f"action_{binding.action}"))
 
-
-def build_app(args) -> TrainApp:
-    """The app for parsed `ac-play train` flags: a fresh run, or a resumed one with its history."""
-    if getattr(args, "json", False):
-        raise AcPlayError("--json prints JSON Lines and needs --headless")
-    config, resumed = config_from_args(args)
-    session = TrainingSession(config, resumed, args.out)
-    history, note = [], ""
-    if resumed is not None:
-        start = session.trainer.progress.episode
-        history = [row for row in load_history(args.resume) if row.get("episode", 0) <= start]
-        source = f"{len(history)} episodes of history from metrics.jsonl" if history else "no metrics.jsonl beside it"
-        note = f"resumed {resumed.path} at episode {start} ({source}); space continues training"
-    return TrainApp(session, history, note, open_window=getattr(args, "window", False))
-
-
-def run_tui(args) -> int:
-    """`ac-play train` without --headless: the app, then the same closing lines as headless."""
-    app = build_app(args)
-    session = app.session
-    try:
-        app.run()
-    finally:
-        session = app.session  # a reset replaces it
-        session.stop_and_finish()  # nothing to do after q; after a crash it still saves the run
-    progress = session.trainer.progress
-    verdict = f"solved at episode {progress.solved_at}" if progress.solved_at else "not solved"
-    print(f"{verdict}: {progress.episode} episodes, {progress.env_steps} env steps, "
-          f"running reward {progress.running_reward:.2f}\ncheckpoint: {session.run_dir / 'final.npz'}")
-    return 0
