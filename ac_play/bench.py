@@ -57,9 +57,7 @@ def bench_seed(job: tuple[str, int, int]) -> dict:
     bare = bare_steps_per_second(env_id, envs, seed=seed)
     started = time.perf_counter()
     trainer = Trainer(TrainConfig(env_id=env_id, seed=seed, envs=envs))
-    last = None
-    for last in trainer.episodes():
-        pass
+    *_, last = trainer.episodes()
     wall = time.perf_counter() - started
     trainer.close()
     steps_per_s = last.env_steps / wall
@@ -107,8 +105,7 @@ def summary(runs: list[dict]) -> dict:
 
 
 def print_table(runs: list[dict], totals: dict) -> None:
-    header = f"{'seed':>4} {'solved':>6} {'episodes':>8} {'env steps':>9} {'wall s':>7} {'steps/s':>8} {'bare/s':>8} {'ratio':>5}"
-    print(header)
+    print("seed solved episodes env steps  wall s  steps/s   bare/s ratio")
     for run in runs:
         print(
             f"{run['seed']:>4} {'yes' if run['solved'] else 'NO':>6} {run['episodes']:>8} {run['env_steps']:>9} "

@@ -156,9 +156,11 @@ def test_wrong_dtype(trained, bad):
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_non_finite_parameters(trained, value):
     _, path = trained
+
     def poison(arrays):
         arrays["param/b1"] = arrays["param/b1"].copy()
         arrays["param/b1"][3] = value
+
     rewrite(path, poison)
     with pytest.raises(CheckpointError, match="NaN or infinite"):
         checkpoint.load(path)

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
 
 
@@ -58,7 +57,9 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     first = tmp_path / "first"
     run_cli("train", "--headless", "--episodes", "6", "--hidden", "8", "--out", first)
     second = tmp_path / "second"
-    result = run_cli("train", "--headless", "--json", "--episodes", "4", "--resume", first / "final.npz", "--out", second)
+    result = run_cli(
+        "train", "--headless", "--json", "--episodes", "4", "--resume", first / "final.npz", "--out", second
+    )
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["episode"] for o in objects[:-1]] == [7, 8, 9, 10]
     assert json.loads((second / "config.json").read_text())["hidden"] == 8
@@ -68,7 +69,10 @@ def test_same_seed_gives_identical_metrics(tmp_path):
     for name in ("a", "b"):
         run_cli("train", "--headless", "--episodes", "15", "--seed", "4", "--out", tmp_path / name)
     drop_time = [
-        [{k: v for k, v in json.loads(line).items() if k != "elapsed"} for line in (tmp_path / n / "metrics.jsonl").open()]
+        [
+            {k: v for k, v in json.loads(line).items() if k != "elapsed"}
+            for line in (tmp_path / n / "metrics.jsonl").open()
+        ]
         for n in ("a", "b")
     ]
     assert drop_time[0] == drop_time[1]
@@ -194,7 +198,9 @@ def test_bench_reports_every_seed_and_the_throughput_ratio():
 
 
 def test_divergence_stops_keeps_the_last_good_checkpoint_and_says_so(tmp_path):
-    result = run_cli("train", "--headless", "--preset", "notebook", "--lr", "1e300", "--episodes", "50", "--out", tmp_path)
+    result = run_cli(
+        "train", "--headless", "--preset", "notebook", "--lr", "1e300", "--episodes", "50", "--out", tmp_path
+    )
     assert result.returncode == 1
     assert "training diverged at episode" in result.stderr and "last good checkpoint" in result.stderr
     assert "Traceback" not in result.stderr and "RuntimeWarning" not in result.stderr
