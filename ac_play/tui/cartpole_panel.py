@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
-from rich.text import Text
-from textual.widgets import Static
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
 
 from ac_play.tui.cartpole_text import draw_cartpole
 from ac_play.tui.session import Snapshot
@@ -17,8 +19,13 @@ FRAMES_PER_SECOND = 12
 ACTION_NAMES = {"CartPole-v1": ("←", "→"), "CartPole-v0": ("←", "→")}
 
 
-class CartPolePanel(Static):
-    """Steps a plain gymnasium env with the newest snapshot at a modest frame rate."""
+class CartPolePanel(Widget):
+    """Steps a plain gymnasium env with the newest snapshot at a modest frame rate.
+
+    It paints its rows of braille straight into strips (`render_line`): a Static would wrap
+    and parse the text on every frame, which cost several milliseconds of the training
+    thread's share of the interpreter per frame.
+    """
 
     def __init__(self, env_id: str, snapshot: Callable[[], Snapshot], seed: int = 0, **kwargs):
         super().__init__(**kwargs)
@@ -32,6 +39,9 @@ class CartPolePanel(Static):
         self.policy = snapshot()
         self.steps = 0
         self.running = False
+        self.rows: list[str] = []
+        self.colour = "bold"
+        self.line_style = Style()
 
     def on_mount(self) -> None:
         self.show_frame()
@@ -70,13 +80,20 @@ class CartPolePanel(Static):
         self.border_title = f"policy · step {self.steps}"
         self.border_subtitle = " ".join(f"{name}{p:.2f}" for name, p in choices) + f" value {value:.1f}"
         if not self.drawable:
-            self.update(Text(f"(no drawing for {self.env_id})", style="dim"), layout=False)
-            return
-        env = self.env.unwrapped
-        x, theta = float(self.obs[0]), float(self.obs[2])
-        rows = draw_cartpole(
-            x, theta, max(self.size.width, 10), max(self.size.height, 2), env.x_threshold, 2 * env.length
-        )
-        # yellow once the cart or the pole is half way to where the episode ends
-        near_edge = abs(x) > env.x_threshold / 2 or abs(theta) > env.theta_threshold_radians / 2
-        self.update(Text("\n".join(rows), style="yellow" if near_edge else "bold"), layout=False)
+            self.rows, self.colour = [f"(no drawing for {self.env_id})"], "dim"
+        else:
+            env = self.env.unwrapped
+            x, theta = float(self.obs[0]), float(self.obs[2])
+            self.rows = draw_cartpole(
+                x, theta, max(self.size.width, 10), max(self.size.height, 2), env.x_threshold, 2 * env.length
+            )
+            # yellow once the cart or the pole is half way to where the episode ends
+            near_edge = abs(x) > env.x_threshold / 2 or abs(theta) > env.theta_threshold_radians / 2
+            self.colour = "yellow" if near_edge else "bold"
+        self.line_style = self.rich_style + Style.parse(self.colour)  # once per frame, not per line
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        text = self.rows[y] if y < len(self.rows) else ""
+        return Strip([Segment(text[:width].ljust(width), self.line_style)], width)
