@@ -13,6 +13,7 @@ block a training step, and stale parameters are simply replaced.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 
@@ -24,6 +25,10 @@ SEND_INTERVAL = 0.1
 """Seconds between parameter shipments: the window swaps weights per episode, so more is waste."""
 START_TIMEOUT = 60.0
 """Seconds to wait for the window process to report it opened (spawn imports numpy, gymnasium, pygame)."""
+LIVE_FPS = 30
+"""Frames per second of the live window: smooth enough to follow, and half the drawing of watch's 60."""
+WINDOW_NICENESS = 10
+"""The window process yields the CPU to training whenever both want it."""
 CLOSE_TIMEOUT = 3.0
 WAIT_FRAME = 0.05
 
@@ -185,6 +190,9 @@ def window_main(conn, env_id: str, label: str) -> None:
     """The window process: open the window, report, then play with the newest weights."""
     from ac_play import viewer as viewing
 
+    if hasattr(os, "nice"):
+        os.nice(WINDOW_NICENESS)
+
     try:
         viewing.open_window(f"ac-play: {label}")
     except AcPlayError as exc:
@@ -226,6 +234,7 @@ def play_with_feed(feed: Feed, env_id: str, label: str, frames: int | None = Non
 
     play = Playthrough(ActorCritic(feed.latest[1]), env_id, ValueScale(), seed=0, greedy=True)
     viewer = Viewer(play, label)
+    viewer.frame_rate = LIVE_FPS
     feed.apply(viewer)
     play.reset()  # its first episode, with the scale the weights came with
     viewer.before_episode = feed.apply

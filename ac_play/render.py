@@ -24,6 +24,8 @@ CART_HEIGHT = 0.24
 POLE_WIDTH = 0.08
 WORLD_MARGIN = 1.15
 """The view spans the track plus 15%, so a cart at the limit is still fully drawn."""
+CHART_MIN_STEPS = 50
+"""The value chart spans the episode so far, but at least this many steps (one second)."""
 WARN_FROM = 0.6
 """The warning tint starts when the angle or the position reaches 60% of its limit."""
 
@@ -241,7 +243,7 @@ def draw_header(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> Non
 def draw_world(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None:
     track = scene.track
     warn = danger(scene)
-    surface.fill(blend(BACKGROUND, WARNING, 0.55 * warn), rect)
+    surface.fill(blend(BACKGROUND, WARNING, 0.45 * warn), rect)
     view = world_view(rect, track)
     left, ground = view.to_screen(-track.x_threshold, 0.0)
     right, _ = view.to_screen(track.x_threshold, 0.0)
@@ -263,7 +265,7 @@ def draw_world(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None
         surface.blit(text(line, size, TEXT if row == 0 else DIM_TEXT), (rect.x + 10, rect.y + 8 + row * (size + 2)))
     if scene.message:
         note = text(scene.message, size + 4, POLE, True)
-        box = note.get_rect(midtop=(rect.centerx, rect.y + 8 + 2 * (size + 2)))
+        box = note.get_rect(topright=(rect.right - 10, rect.y + 8))
         surface.blit(note, box)
         if scene.countdown is not None:
             bar = pygame.Rect(box.x, box.bottom + 4, round(box.width * scene.countdown), 3)
@@ -343,6 +345,8 @@ def draw_chart(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None
     surface.blit(legend, (rect.x, rect.y))
     if scene.returns_to_go is not None:
         surface.blit(text("actual return-to-go", size, RETURN_LINE, True), (rect.x + legend.get_width() + 16, rect.y))
+    unit = text("discounted return" if scene.value_units == "return" else "normalised", size - 2, DIM_TEXT)
+    surface.blit(unit, unit.get_rect(topright=(rect.right, rect.y + 1)))
     plot = pygame.Rect(rect.x, rect.y + size + 4, rect.width, rect.height - size - 4)
     pygame.draw.rect(surface, BACKGROUND, plot, border_radius=4)
     series = [np.asarray(scene.values, dtype=float)]
@@ -351,17 +355,18 @@ def draw_chart(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None
     if len(series[0]) < 2:
         return
     low, high = value_range(series)
-    steps = max(len(series[0]), scene.track.max_episode_steps or 0)
+    labels = [(text(f"{number:.4g}", size - 2, DIM_TEXT), number) for number in (high, low)]
+    margin = max(label.get_width() for label, _ in labels) + 12
+    lines = pygame.Rect(plot.x + margin, plot.y + 8, plot.width - margin - 8, plot.height - 16)
+    for (label, _), y in zip(labels, (lines.top, lines.bottom), strict=True):
+        surface.blit(label, label.get_rect(midright=(lines.x - 6, y)))
+        pygame.draw.line(surface, GRID, (lines.x, y), (lines.right, y))
+    steps = max(len(series[0]), CHART_MIN_STEPS)
     for values, colour in zip(series, (VALUE_LINE, RETURN_LINE), strict=False):
-        points = chart_points(values, plot.inflate(-8, -8), steps, low, high)
+        points = chart_points(values, lines, steps, low, high)
         # two antialiased lines a pixel apart read as one smooth 2 px line
         pygame.draw.aalines(surface, colour, False, points)
         pygame.draw.aalines(surface, colour, False, [(x, y + 1) for x, y in points])
-    for number, y in ((high, plot.y + 2), (low, plot.bottom - size)):
-        label = text(f"{number:.3g}", size - 2, DIM_TEXT)
-        surface.blit(label, label.get_rect(topright=(plot.right - 4, y)))
-    unit = "discounted return" if scene.value_units == "return" else "normalised units"
-    surface.blit(text(unit, size - 2, DIM_TEXT), (plot.x + 4, plot.bottom - size))
 
 
 def value_range(series: list[np.ndarray]) -> tuple[float, float]:

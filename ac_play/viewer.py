@@ -140,7 +140,8 @@ class Viewer:
         self.paused = False
         self.running = True
         self.source: str | None = None
-        self.fps: float | None = None
+        self.frame_rate = FPS
+        self.measured_fps: float | None = None
         self.frames = 0
         self._env_time = 0.0
         self._hold = 0.0
@@ -254,8 +255,8 @@ class Viewer:
         ended = f"episode over: return {play.episode_return:g}" if play.done else None
         return Scene(
             self.track, x, x_dot, theta, theta_dot,
-            probs=None if play.done else play.probs.tolist(),
-            action=None if play.done else play.action,
+            probs=play.probs.tolist(),
+            action=play.action,
             value=play.values[-1] if play.values else None,
             values=play.values,
             returns_to_go=play.returns_to_go,
@@ -264,7 +265,7 @@ class Viewer:
             episode=self.episode,
             label=self.label,
             mode="greedy" if play.greedy else "sampled",
-            fps=self.fps,
+            fps=self.measured_fps,
             speed=self.speed,
             paused=self.paused,
             source=self.source,
@@ -282,7 +283,7 @@ class Viewer:
     ) -> None:
         """The loop: events, time, drawing; until quit, the episode budget, or `frames` frames."""
         clock = pygame.time.Clock()
-        fps = RECORD_FPS if recorder else FPS
+        fps = RECORD_FPS if recorder else self.frame_rate
         while self.running and (frames is None or self.frames < frames):
             for event in pygame.event.get():
                 self.handle(event)
@@ -291,7 +292,7 @@ class Viewer:
             self.advance(1 / fps if recorder or self.frames == 0 else elapsed)
             if on_frame is not None:
                 on_frame(self)
-            self.fps = clock.get_fps() or None
+            self.measured_fps = clock.get_fps() or None
             screen = pygame.display.get_surface()
             draw_frame(screen, self.scene())
             pygame.display.flip()

@@ -119,7 +119,7 @@ def test_warning_tint_appears_near_a_limit(track, where):
     near = {"x": 0.95 * track.x_threshold} if where == "position" else {"theta": -0.95 * track.theta_threshold_radians}
     red, green, blue = scene_background(drawn(render.Scene(track, **near)))
     assert red > render.BACKGROUND[0] + 40
-    assert red - green > 40 and red - blue > 40
+    assert red - max(green, blue) > 30  # the slate background turns red
 
 
 def test_frame_stays_inside_the_rect_it_is_given(track):
