@@ -305,8 +305,8 @@ class Viewer:
             return "no episode finished"
         returns = np.array(self.returns)
         return (
-            f"{len(returns)} episodes: mean return {returns.mean():.1f}, std {returns.std():.1f}, "
-            f"min {returns.min():g}, max {returns.max():g}"
+            f"{len(returns)} episode{'s' if len(returns) > 1 else ''}: "
+            f"mean return {returns.mean():.1f}, std {returns.std():.1f}, min {returns.min():g}, max {returns.max():g}"
         )
 
 
@@ -327,5 +327,6 @@ def run_watch(args) -> int:
     if recorder:
         recorder.close()
         print(f"recorded {len(recorder.frames)} frames to {recorder.path}")
-    print(f"{ckpt.name}, {viewer.summary()}", flush=True)
+    shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
+    print(f"{ckpt.name}, {viewer.summary()}{shown}", flush=True)
     return 0

@@ -146,6 +146,16 @@ def test_q_or_escape_quits_before_the_frame_budget(viewer, key):
     assert not viewer.running and viewer.frames == 1
 
 
+def test_a_resized_window_is_drawn_to_its_new_size(viewer):
+    pygame.display.set_mode((500, 320), pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(500, 320), w=500, h=320))
+    viewer.run(frames=2)
+    screen = pygame.display.get_surface()
+    assert screen.get_size() == (500, 320)
+    assert tuple(screen.get_at((499, 319)))[:3] == render.PANEL
+    pygame.display.set_mode((800, 500), pygame.RESIZABLE)
+
+
 def test_finished_episode_shows_critic_and_return_to_go_then_the_budget_ends_the_run(display, bundled):
     play = Playthrough(bundled.agent, bundled.env_id, ValueScale.from_meta(bundled.meta), seed=0)
     viewer = Viewer(play, bundled.name, speed=8.0, episodes=1)
@@ -157,7 +167,7 @@ def test_finished_episode_shows_critic_and_return_to_go_then_the_budget_ends_the
     assert scene.message == "episode over: return 500"
     viewer.advance(END_HOLD + 0.1)
     assert not viewer.running
-    assert viewer.summary() == "1 episodes: mean return 500.0, std 0.0, min 500, max 500"
+    assert viewer.summary() == "1 episode: mean return 500.0, std 0.0, min 500, max 500"
     play.close()
 
 
