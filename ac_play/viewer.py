@@ -188,8 +188,9 @@ class Viewer:
         self.kick(1 if pos[0] < tip_x else -1)
 
     def kick(self, direction: int) -> None:
-        self.play.kick(direction)
-        self._kick = (direction, KICK_SHOWN)
+        if not self.play.done:
+            self.play.kick(direction)
+            self._kick = (direction, KICK_SHOWN)
 
     def change_speed(self, steps: int) -> None:
         """Each step doubles or halves the speed, within MIN_SPEED and MAX_SPEED."""
