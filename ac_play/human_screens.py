@@ -67,7 +67,8 @@ def scene_for(side: Side, game: Game, human: bool) -> render.Scene:
         theta=theta,
         theta_dot=theta_dot,
         probs=None if human and not game.hint else [float(p) for p in side.probs],
-        action=side.action,
+        # the agent's highlighted bar is the action it takes in the state shown, as in watch
+        action=side.action if human or side.done else side.greedy_action(),
         value=side.value,
         values=side.values,
         step=side.steps,
