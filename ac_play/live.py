@@ -25,8 +25,9 @@ SEND_INTERVAL = 0.1
 """Seconds between parameter shipments: the window swaps weights per episode, so more is waste."""
 START_TIMEOUT = 60.0
 """Seconds to wait for the window process to report it opened (spawn imports numpy, gymnasium, pygame)."""
-LIVE_FPS = 30
-"""Frames per second of the live window: smooth enough to follow, and half the drawing of watch's 60."""
+LIVE_FPS = 20
+"""Frames per second of the live window: enough to follow the pole, and a third of watch's 60, so
+the window takes about a tenth of a core (mostly SDL presenting frames) away from training."""
 WINDOW_NICENESS = 10
 """The window process yields the CPU to training whenever both want it."""
 CLOSE_TIMEOUT = 3.0
