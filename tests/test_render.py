@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -163,3 +166,14 @@ def test_frame_scales_with_a_resized_window(track):
     tip = render.pole_tip(view, 0.0, 0.1, track)
     assert small.get_rect().collidepoint(tip)
     assert close_to(colour_at(small, view.to_screen(0.0, render.CART_HEIGHT / 3)), render.CART)
+
+
+def test_render_bench_reports_the_median_frame_time_as_json():
+    result = subprocess.run(
+        [sys.executable, "-m", "ac_play", "bench", "--render", "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["frame"] == "800x500" and report["frames"] == 300
+    assert 0 < report["median_ms"] <= report["p90_ms"] <= report["max_ms"]
+    assert report["target_ms"] == 4.0
