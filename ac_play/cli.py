@@ -21,10 +21,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 
-class NotAvailable(AcPlayError):
-    """A subcommand that a later version brings."""
-
-
 def positive_int(text: str) -> int:
     try:
         return int(text)
@@ -171,3 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     except AcPlayError as exc:
         print(f"ac-play: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # training saves its own checkpoint on Ctrl-C; anything else has nothing to lose
+        print("ac-play: interrupted", file=sys.stderr)
+        return 130
