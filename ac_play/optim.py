@@ -28,7 +28,10 @@ class Adam:
     """Adam (Kingma and Ba, 2015) with bias correction.
 
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
-    p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+    p -= lr_t * m / (sqrt(v) + eps), with lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)
+
+    This is the paper's efficient form of the bias correction (end of its section 2): the same
+    as lr * m_hat / (sqrt(v_hat) + eps) but for where eps sits, and two array passes cheaper.
     """
 
     name = "adam"
@@ -49,7 +52,6 @@ class Adam:
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         self.t += 1
-        # folding both bias corrections into the step size saves two array passes
         scale = self.lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
         for name, grad in grads.items():
             m, v = self.m[name], self.v[name]

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ac_play import checkpoint
+from ac_play.agent import ActorCritic
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError
 from ac_play.training import Progress, Trainer
@@ -96,8 +97,6 @@ class RunFolder:
     def write_best(self) -> Path | None:
         if not self.best_dirty:
             return None
-        from ac_play.agent import ActorCritic
-
         self.best_dirty = False
         self.best_written_at = time.monotonic()
         return checkpoint.save(self.path / "best.npz", ActorCritic(self.best_params), self.best_meta)
