@@ -108,6 +108,13 @@ def test_bad_hot_setting_is_refused_and_the_old_value_kept():
     assert trainer.config.lr == old
 
 
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def test_pause_blocks_between_updates_and_step_once_allows_one():
     trainer = Trainer(TrainConfig(seed=0, episodes=10_000))
     seen = []
@@ -115,16 +122,16 @@ def test_pause_blocks_between_updates_and_step_once_allows_one():
     worker = threading.Thread(target=lambda: seen.extend(trainer.episodes()))
     worker.start()
     time.sleep(0.3)
-    assert seen == []
+    assert seen == [] and trainer.progress.updates == 0
     trainer.step_once()
+    assert wait_until(lambda: trainer.progress.updates == 1)
     time.sleep(0.3)
-    assert len(seen) == 1 and seen[0].update == 1
+    assert trainer.progress.updates == 1  # still paused after the one update
     trainer.resume()
-    time.sleep(0.3)
+    assert wait_until(lambda: trainer.progress.updates > 3)
     trainer.stop()
-    worker.join(timeout=5)
+    worker.join(timeout=10)
     assert not worker.is_alive()
-    assert len(seen) > 1
 
 
 def test_stop_ends_a_paused_trainer():
