@@ -168,24 +168,25 @@ class ActorCritic:
         terms = LossTerms(total, actor_loss, critic_loss, mean_entropy, float(values.mean()))
 
         p = self.params
-        # log-softmax: d logp[a] / d logits = onehot(a) - probs
-        dlogits = -probs * (-adv / batch)[:, None]
-        dlogits[rows, actions] += -adv / batch
-        # entropy: d H / d logits = -probs * (logp + H); the loss holds -entropy_coef * H
+        # backward: the forward's names in reverse order, d<name> = d loss / d <name>
+        dlogp_chosen = -adv / batch  # actor: loss holds mean(-logp[a] * adv)
+        # log-softmax: dlogits = onehot(a) * dlogp_a - probs * dlogp_a
+        dlogits = -probs * dlogp_chosen[:, None]
+        dlogits[rows, actions] += dlogp_chosen
+        # entropy: dH/dlogits = -probs * (logp + H), and the loss holds -entropy_coef * mean(H)
         dlogits += (entropy_coef / batch) * probs * (logp + entropy[:, None])
         # huber: d/dV = clip(V - G, -delta, delta)
         dvalues = value_coef * np.clip(error, -huber_delta, huber_delta) / batch
-        grads = {
-            "Wa": h.T @ dlogits,
-            "ba": dlogits.sum(axis=0),
-            "Wc": h.T @ dvalues[:, None],
-            "bc": np.array([dvalues.sum()]),
-        }
-        dh = dlogits @ p["Wa"].T + dvalues[:, None] @ p["Wc"].T
-        dz = dh * (z > 0)  # relu passes gradient only where it was active
-        grads["W1"] = obs.T @ dz
-        grads["b1"] = dz.sum(axis=0)
-        return terms, {name: grads[name] for name in PARAM_NAMES}
+        dWa = h.T @ dlogits  # logits = h @ Wa + ba
+        dba = dlogits.sum(axis=0)
+        dWc = h.T @ dvalues[:, None]  # values = h @ Wc + bc
+        dbc = np.array([dvalues.sum()])
+        dh = dlogits @ p["Wa"].T + dvalues[:, None] @ p["Wc"].T  # h feeds both heads
+        dz = dh * (z > 0)  # relu: passes the gradient only where it was active
+        dW1 = obs.T @ dz  # z = obs @ W1 + b1
+        db1 = dz.sum(axis=0)
+        grads = {"W1": dW1, "b1": db1, "Wa": dWa, "ba": dba, "Wc": dWc, "bc": dbc}
+        return terms, grads
 
 
 def grad_norm(grads: dict[str, np.ndarray]) -> float:
