@@ -205,3 +205,13 @@ def test_divergence_stops_keeps_the_last_good_checkpoint_and_says_so(tmp_path):
     assert "training diverged at episode" in result.stderr and "last good checkpoint" in result.stderr
     assert "Traceback" not in result.stderr and "RuntimeWarning" not in result.stderr
     assert run_cli("eval", tmp_path / "final.npz", "--episodes", "1").returncode == 0
+
+
+def test_readme_command_reproduces_the_bundled_agent(tmp_path):
+    from ac_play.checkpoint import bundled_path
+
+    result = run_cli("train", "--headless", "--seed", "0", "--episodes", "600", "--out", tmp_path, timeout=300)
+    assert result.returncode == 0
+    with np.load(tmp_path / "final.npz") as ours, np.load(bundled_path()) as bundled:
+        params = [key for key in bundled.files if key.startswith("param/")]
+        assert params and all(np.array_equal(ours[key], bundled[key]) for key in params)
