@@ -122,8 +122,10 @@ class SingleRunner:
         while True:
             if len(actions) == len(self.obs_buf):
                 self.obs_buf = np.concatenate([self.obs_buf, np.empty_like(self.obs_buf)])
-            self.obs_buf[len(actions)] = obs
-            hidden = obs @ w1
+            row = self.obs_buf[len(actions)]
+            row[:] = obs
+            # the float64 copy, not the env's float32 array: a mixed-type product costs 2 us more
+            hidden = row @ w1
             hidden += b1
             np.maximum(hidden, 0.0, out=hidden)
             logits = (hidden @ wa + ba).tolist()
