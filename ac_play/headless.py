@@ -62,8 +62,7 @@ def run_headless(args) -> int:
     code, error = 0, None
     try:
         for stats in trainer.episodes():
-            folder.log(stats.to_dict())
-            folder.note_best(trainer)
+            folder.record(stats, trainer)
             if args.json:
                 print(json.dumps(stats.to_dict()), flush=False)
             else:
@@ -78,10 +77,7 @@ def run_headless(args) -> int:
         folder.flush()
         if window is not None:
             window.close()
-    final = folder.save(trainer)
-    folder.write_best()
-    folder.close()
-    trainer.close()
+    final = folder.finish(trainer)
     return report(args, trainer, final, time.perf_counter() - wall_start, code, error, progress)
 
 

@@ -5,6 +5,7 @@ Shared by headless training and the TUI, so both write the same files the same w
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import time
@@ -14,7 +15,8 @@ from ac_play import checkpoint
 from ac_play.agent import ActorCritic
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError
-from ac_play.training import Progress, Trainer
+from ac_play.returns import RunningNormaliser
+from ac_play.training import EpisodeStats, Progress, Trainer
 
 CLI_FIELDS = ("env_id", "seed", "episodes", "envs", "lr", "gamma", "hidden", "entropy")
 BEST_SAVE_INTERVAL = 30.0
@@ -72,13 +74,14 @@ class RunFolder:
         except OSError as exc:
             raise AcPlayError(f"cannot write the run folder {self.path}: {exc.strerror}") from None
         self.best_running_reward = float("-inf")
-        self.best_params: dict | None = None
-        self.best_meta: dict | None = None
+        self.best: tuple | None = None  # copies of (params, config, progress, normaliser)
         self.best_written_at = time.monotonic()
         self.best_dirty = False
 
-    def log(self, stats_dict: dict) -> None:
-        self.metrics.write(json.dumps(stats_dict) + "\n")
+    def record(self, stats: EpisodeStats, trainer: Trainer) -> None:
+        """One finished episode: a line of metrics.jsonl, and a copy of the agent if it is the best."""
+        self.metrics.write(json.dumps(stats.to_dict()) + "\n")
+        self.note_best(trainer)
 
     def flush(self) -> None:
         self.metrics.flush()
@@ -88,8 +91,9 @@ class RunFolder:
         if trainer.progress.running_reward <= self.best_running_reward:
             return
         self.best_running_reward = trainer.progress.running_reward
-        self.best_params = {k: v.copy() for k, v in trainer.agent.params.items()}
-        self.best_meta = checkpoint_meta(trainer)
+        # plain copies here, the metadata only when written: a new best comes almost every episode
+        params = {k: v.copy() for k, v in trainer.agent.params.items()}
+        self.best = (params, copy.copy(trainer.config), copy.copy(trainer.progress), copy.copy(trainer.normaliser))
         self.best_dirty = True
         if time.monotonic() - self.best_written_at > BEST_SAVE_INTERVAL:
             self.write_best()
@@ -99,29 +103,39 @@ class RunFolder:
             return None
         self.best_dirty = False
         self.best_written_at = time.monotonic()
-        return checkpoint.save(self.path / "best.npz", ActorCritic(self.best_params), self.best_meta)
+        params, config, progress, normaliser = self.best
+        meta = checkpoint_meta(config, progress, normaliser)
+        return checkpoint.save(self.path / "best.npz", ActorCritic(params), meta)
 
     def save(self, trainer: Trainer, name: str = "final.npz") -> Path:
         return save_trainer(trainer, self.path / name)
 
-    def close(self) -> None:
+    def finish(self, trainer: Trainer) -> Path:
+        """After training: metrics flushed, final.npz and best.npz written, files and envs closed."""
+        self.flush()
+        final = self.save(trainer)
+        self.write_best()
         self.metrics.close()
+        trainer.close()
+        return final
 
 
-def checkpoint_meta(trainer: Trainer) -> dict:
+def checkpoint_meta(config: TrainConfig, progress: Progress, normaliser: RunningNormaliser) -> dict:
+    """The metadata of a checkpoint: the run's settings and where it had got to."""
     return {
-        "env_id": trainer.config.env_id,
-        "seed": trainer.config.seed,
-        "config": trainer.config.to_dict(),
-        "optimizer": trainer.config.optimizer,
-        "progress": vars(trainer.progress).copy(),
-        "normaliser": trainer.normaliser.state(),
-        "episode": trainer.progress.episode,
-        "env_steps": trainer.progress.env_steps,
-        "running_reward": trainer.progress.running_reward,
+        "env_id": config.env_id,
+        "seed": config.seed,
+        "config": config.to_dict(),
+        "optimizer": config.optimizer,
+        "progress": vars(progress).copy(),
+        "normaliser": normaliser.state(),
+        "episode": progress.episode,
+        "env_steps": progress.env_steps,
+        "running_reward": progress.running_reward,
     }
 
 
 def save_trainer(trainer: Trainer, path: str | Path) -> Path:
     """A checkpoint of the trainer's agent, optimiser state and counters."""
-    return checkpoint.save(path, trainer.agent, checkpoint_meta(trainer), trainer.optimizer.state())
+    meta = checkpoint_meta(trainer.config, trainer.progress, trainer.normaliser)
+    return checkpoint.save(path, trainer.agent, meta, trainer.optimizer.state())

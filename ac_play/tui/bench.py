@@ -35,12 +35,10 @@ def headless_seconds(config: TrainConfig, out: Path) -> tuple[float, int]:
     folder = RunFolder(out, config)
     started = time.perf_counter()
     for stats in trainer.episodes():
-        folder.log(stats.to_dict())
-        folder.note_best(trainer)
+        folder.record(stats, trainer)
     folder.flush()
     seconds = time.perf_counter() - started
-    folder.close()
-    trainer.close()
+    folder.finish(trainer)
     return seconds, trainer.progress.env_steps
 
 

@@ -12,7 +12,6 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -50,8 +49,7 @@ class Snapshot:
         return ActorCritic(self.params)
 
     def save(self, path: Path) -> Path:
-        # checkpoint_meta reads .config, .progress and .normaliser, which a snapshot has too
-        meta = checkpoint_meta(SimpleNamespace(config=self.config, progress=self.progress, normaliser=self.normaliser))
+        meta = checkpoint_meta(self.config, self.progress, self.normaliser)
         return checkpoint.save(path, self.agent(), meta, self.optimizer_state)
 
 
@@ -86,8 +84,7 @@ class TrainingSession:
 
     def record(self, stats: EpisodeStats) -> None:
         """Log one episode as headless training does; publish a snapshot after each update."""
-        self.folder.log(stats.to_dict())
-        self.folder.note_best(self.trainer)
+        self.folder.record(stats, self.trainer)
         if stats.episode == self.trainer.progress.episode:  # the last episode of its update
             self.snapshot = Snapshot.of(self.trainer)
 
@@ -111,12 +108,7 @@ class TrainingSession:
             if self.finished:
                 return None
             self.finished = True
-            self.folder.flush()
-            final = self.folder.save(self.trainer)
-            self.folder.write_best()
-            self.folder.close()
-            self.trainer.close()
-            return final
+            return self.folder.finish(self.trainer)
 
 
 def load_history(checkpoint_path: str | Path, limit: int = 100_000) -> list[dict]:
