@@ -172,7 +172,7 @@ class TrainApp(App[Path | None]):
         self.post_message(TrainingEnded(reason, session, error))
 
     def on_episodes_trained(self, message: EpisodesTrained) -> None:
-        if message.session is not self.session:
+        if message.session is not self.session or not self.widgets_alive:
             return
         progress = self.session.trainer.progress
         was_solved = self.query_one(StatsPanel).solved_at is not None
@@ -189,12 +189,14 @@ class TrainApp(App[Path | None]):
             self.log_event(f"SOLVED at episode {solved_at}: running reward above {self.session.trainer.threshold:g}")
 
     def redraw_charts(self) -> None:
+        if not self.widgets_alive:
+            return
         self.query_one(ReturnChart).replot()
         for spark in self.query(MetricSpark):
             spark.show()
 
     def on_training_ended(self, message: TrainingEnded) -> None:
-        if message.session is not self.session or message.reason == "stopped":
+        if message.session is not self.session or message.reason == "stopped" or not self.widgets_alive:
             return
         self.query_one(CartPolePanel).running = True  # keep showing the newest policy
         if message.error:
@@ -215,7 +217,15 @@ class TrainApp(App[Path | None]):
         self.query_one(StatsPanel).set_state(state)
         self.query_one(CartPolePanel).running = state in ("training", "solved", "finished")
 
+    @property
+    def widgets_alive(self) -> bool:
+        # at shutdown Textual removes the widgets first, while timers and the training thread's
+        # messages may still arrive: they must find nothing to update rather than crash the exit
+        return self.is_running
+
     def log_event(self, message: str) -> None:
+        if not self.widgets_alive:
+            return
         self.query_one(EventLog).event(self.session.trainer.progress.episode, message)
 
     def action_toggle(self) -> None:
