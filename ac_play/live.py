@@ -100,8 +100,12 @@ class LiveWindow:
             return
         self._last_sent = now
         params = {name: array.copy() for name, array in trainer.agent.params.items()}
-        normaliser = trainer.normaliser.state() if trainer.config.normalize == "running" else None
-        self.send(params, trainer.progress.episode, normaliser, trainer.config.gamma)
+        self.send_training(params, trainer.config, trainer.progress.episode, trainer.normaliser)
+
+    def send_training(self, params: dict[str, np.ndarray], config, episode: int, normaliser) -> None:
+        """Send copied weights with what the window needs to show the critic in return units."""
+        state = normaliser.state() if config.normalize == "running" else None
+        self.send(params, episode, state, config.gamma)
 
     @property
     def alive(self) -> bool:

@@ -72,9 +72,7 @@ class LiveLink:
             return
         snapshot = self.app.session.snapshot
         if snapshot is not self.sent:
-            running = snapshot.config.normalize == "running"
-            normaliser = snapshot.normaliser.state() if running else None
-            self.window.send(snapshot.params, snapshot.progress.episode, normaliser, snapshot.config.gamma)
+            self.window.send_training(snapshot.params, snapshot.config, snapshot.progress.episode, snapshot.normaliser)
             self.sent = snapshot
 
     def close(self) -> None:
