@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from ac_play.config import TrainConfig
+from ac_play.envs import make_vector_env
 from ac_play.training import Trainer
 
 BARE_STEPS = 100_000
@@ -38,8 +39,7 @@ def bare_steps_per_second(env_id: str, envs: int, steps: int = BARE_STEPS, seed:
         elapsed = time.perf_counter() - started
         env.close()
         return steps / elapsed
-    mode = "vector_entry_point" if env_id.startswith("CartPole") else "sync"
-    env = gym.make_vec(env_id, num_envs=envs, vectorization_mode=mode)
+    env = make_vector_env(env_id, envs)
     calls = max(1, steps // envs)
     actions = rng.integers(env.single_action_space.n, size=(calls, envs))
     env.reset(seed=seed)

@@ -73,6 +73,12 @@ def env_info(env_id: str) -> EnvInfo:
     )
 
 
+def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """gymnasium's own NumPy-vectorised CartPole where there is one, else N envs in step."""
+    mode = "vector_entry_point" if env_id.startswith("CartPole") else "sync"
+    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+
+
 class UniformStream:
     """Uniform numbers from a seeded Generator, drawn a block at a time (cheap per step)."""
 
@@ -156,8 +162,7 @@ class VectorRunner:
     """
 
     def __init__(self, env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
-        mode = "vector_entry_point" if env_id.startswith("CartPole") else "sync"
-        self.env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+        self.env = make_vector_env(env_id, num_envs)
         self.rng = rng
         self.num_envs = num_envs
         self.obs, _ = self.env.reset(seed=seed)
