@@ -37,21 +37,20 @@ class ValueScale:
         gamma = float(meta.get("config", {}).get("gamma", cls.gamma))
         return cls(gamma, meta.get("normaliser"))
 
+    def __post_init__(self) -> None:
+        # built once: values() runs on every step the viewer draws
+        self.running: RunningNormaliser | None = None
+        if self.normaliser and self.normaliser.get("seen"):
+            self.running = RunningNormaliser()
+            self.running.load_state(self.normaliser)
+
     @property
     def units(self) -> str:
-        return "return" if self._normaliser() else "normalised"
-
-    def _normaliser(self) -> RunningNormaliser | None:
-        if not self.normaliser or not self.normaliser.get("seen"):
-            return None
-        running = RunningNormaliser()
-        running.load_state(self.normaliser)
-        return running
+        return "return" if self.running else "normalised"
 
     def values(self, critic: np.ndarray) -> np.ndarray:
         """The critic's outputs [B] in the units shown."""
-        running = self._normaliser()
-        return running.denormalise(critic) if running else critic
+        return self.running.denormalise(critic) if self.running else critic
 
     def returns_to_go(self, rewards: np.ndarray, last_value: float, truncated: bool) -> np.ndarray:
         """rewards [T] -> the discounted return after each step [T], in the units shown.
@@ -59,7 +58,7 @@ class ValueScale:
         A time-limit cut-off is not a fall: as in training, it bootstraps from the critic's
         value of the last state (only possible in return units).
         """
-        if self._normaliser() is None:
+        if self.running is None:
             return normalise(discounted_returns(rewards, self.gamma))
         return discounted_returns(rewards, self.gamma, last_value if truncated else 0.0)
 
