@@ -58,25 +58,28 @@ class CartPolePanel(Widget):
         self.policy = self.snapshot()
         self.obs, _ = self.env.reset()
         self.steps = 0
+        self.show_frame()
 
     def advance(self) -> None:
         if not self.running:
             return
-        probs, _ = self.policy.agent().forward(self.obs)
-        action = int(np.searchsorted(np.cumsum(probs[0]), self.rng.random()))
-        action = min(action, len(probs[0]) - 1)
+        # the probabilities on screen, worked out in show_frame, are the ones that choose
+        action = int(np.searchsorted(np.cumsum(self.probs), self.rng.random()))
+        action = min(action, len(self.probs) - 1)
         self.obs, _, terminated, truncated, _ = self.env.step(action)
         self.steps += 1
         if terminated or truncated:
             self.restart()
-        self.show_frame()
+        else:
+            self.show_frame()
 
     def show_frame(self) -> None:
         """The drawing fills the panel; probabilities and the value go in its bottom border."""
         probs, values = self.policy.agent().forward(self.obs)
+        self.probs = probs[0]
         value = float(self.policy.normaliser.denormalise(values)[0])
-        names = ACTION_NAMES.get(self.env_id, [f"a{i}" for i in range(len(probs[0]))])
-        choices = zip(names, probs[0], strict=True)
+        names = ACTION_NAMES.get(self.env_id, [f"a{i}" for i in range(len(self.probs))])
+        choices = zip(names, self.probs, strict=True)
         self.border_title = f"policy · step {self.steps}"
         self.border_subtitle = " ".join(f"{name}{p:.2f}" for name, p in choices) + f" value {value:.1f}"
         if not self.drawable:
