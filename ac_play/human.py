@@ -59,15 +59,6 @@ def player_action(left_held: bool, right_held: bool, step: int) -> int:
     return step % 2
 
 
-def env_track(env_id: str) -> render.Track:
-    """The env's constants (limits, tau, step limit), for the rules and the clock."""
-    env = gym.make(env_id)
-    try:
-        return render.Track.from_env(env)
-    finally:
-        env.close()
-
-
 class Policy:
     """The agent's view of a state: probabilities of each action and the critic's value."""
 
@@ -146,7 +137,7 @@ class Game:
         self.policy, self.agent_name, self.env_id = policy, agent_name, env_id
         self.seed, self.speed, self.solo, self.name = seed, speed, solo, name
         self.scores_file = scores_file
-        self.track = env_track(env_id)
+        self.track = render.Track.from_env_id(env_id)  # limits and tau, for the rules and the clock
         # speed 1 is the simulation's real time: one step every tau seconds (50 a second for CartPole)
         self.steps_per_second = speed / self.track.tau
         self.state = "title"

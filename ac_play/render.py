@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import gymnasium as gym
 import numpy as np
 import pygame
 
@@ -61,6 +62,15 @@ class Track:
     """Seconds per env step."""
     max_episode_steps: int | None
     action_names: tuple[str, ...] = ("push left", "push right")
+
+    @classmethod
+    def from_env_id(cls, env_id: str) -> Track:
+        """The constants of a registered env, read off a throwaway instance of it."""
+        env = gym.make(env_id)
+        try:
+            return cls.from_env(env)
+        finally:
+            env.close()
 
     @classmethod
     def from_env(cls, env) -> Track:

@@ -13,7 +13,6 @@ import time
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import gymnasium as gym  # noqa: E402
 import pygame  # noqa: E402
 
 from ac_play.render import Scene, Track, draw_frame  # noqa: E402
@@ -42,9 +41,7 @@ def busy_scene(track: Track, step: int) -> Scene:
 def time_frames(frames: int = FRAMES) -> np.ndarray:
     """Milliseconds taken by each of `frames` draws, after a warm-up."""
     pygame.font.init()
-    env = gym.make("CartPole-v1")
-    track = Track.from_env(env)
-    env.close()
+    track = Track.from_env_id("CartPole-v1")
     surface = pygame.Surface(FRAME_SIZE)
     timings = []
     for step in range(WARM_UP + frames):
