@@ -88,6 +88,7 @@ def resident_mb() -> float:
 def bench_memory(env_id: str, episodes: int, envs: int, warmup: int = 100) -> dict:
     """Resident memory after a warm-up and after `episodes` episodes of training."""
     config = TrainConfig(env_id=env_id, envs=envs, episodes=episodes)
+    warmup = min(warmup, episodes)
     trainer = Trainer(config)
     before = None
     for stats in trainer.episodes():

@@ -21,11 +21,27 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 
-def positive_int(text: str) -> int:
+def whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+
+
+def count(text: str) -> int:
+    """A whole number of 1 or more (episodes, frames, seeds, processes)."""
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, not {value}")
+    return value
+
+
+def seed_number(text: str) -> int:
+    """A whole number of 0 or more, as NumPy's and gymnasium's seeding takes."""
+    value = whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, not {value}")
+    return value
 
 
 def number(text: str) -> float:
@@ -38,12 +54,12 @@ def number(text: str) -> float:
 def add_training_args(parser: argparse.ArgumentParser) -> None:
     """Flags shared by headless training and the TUI; None means "the preset's value"."""
     parser.add_argument("--env", dest="env_id", help="gymnasium env id (default CartPole-v1)")
-    parser.add_argument("--seed", type=positive_int, help="random seed (default 0)")
-    parser.add_argument("--episodes", type=positive_int, help="train this many episodes (default: until solved)")
-    parser.add_argument("--envs", type=positive_int, help="episodes played at once, a vector env above 1 (default 1)")
+    parser.add_argument("--seed", type=whole_number, help="random seed (default 0)")
+    parser.add_argument("--episodes", type=whole_number, help="train this many episodes (default: until solved)")
+    parser.add_argument("--envs", type=whole_number, help="episodes played at once, a vector env above 1 (default 1)")
     parser.add_argument("--lr", type=number, help="learning rate (default 0.005 x sqrt(envs), at most 0.02)")
     parser.add_argument("--gamma", type=number, help="discount factor in (0, 1] (default 0.99)")
-    parser.add_argument("--hidden", type=positive_int, help="hidden units of the shared layer (default 128)")
+    parser.add_argument("--hidden", type=whole_number, help="hidden units of the shared layer (default 128)")
     parser.add_argument("--entropy", type=number, help="entropy bonus coefficient (default 0)")
     parser.add_argument("--preset", default="default", choices=["default", "notebook"],
                         help="'notebook' reproduces the original notebook's settings (and its failure)")
@@ -77,12 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="score a checkpoint over many episodes",
                               description="Play episodes with a checkpoint and print mean, std, min and max return.")
     evaluate.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
-    evaluate.add_argument("--episodes", type=positive_int, default=100, help="episodes to play (default 100)")
+    evaluate.add_argument("--episodes", type=count, default=100, help="episodes to play (default 100)")
     mode = evaluate.add_mutually_exclusive_group()
     mode.add_argument("--greedy", dest="greedy", action="store_true", default=True,
                       help="take the most probable action (default)")
     mode.add_argument("--sample", dest="greedy", action="store_false", help="sample actions from the policy")
-    evaluate.add_argument("--seed", type=positive_int, default=0, help="env seed (default 0)")
+    evaluate.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     bench = sub.add_parser("bench", help="measure learning speed and throughput",
@@ -93,17 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_watch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
-    parser.add_argument("--episodes", type=positive_int, help="stop after this many episodes (default: until quit)")
-    parser.add_argument("--seed", type=positive_int, default=0, help="env seed (default 0)")
+    parser.add_argument("--episodes", type=count, help="stop after this many episodes (default: until quit)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
     parser.add_argument("--sample", action="store_true", help="sample actions from the policy (default: greedy)")
     parser.add_argument("--speed", type=number, default=1.0,
                         help="0.25 to 8; 1 is the env's real time of 50 steps/s (default 1)")
-    parser.add_argument("--frames", type=positive_int, help="stop after this many frames (for scripts)")
+    parser.add_argument("--frames", type=count, help="stop after this many frames (for scripts)")
     parser.add_argument("--record", metavar="PATH.gif", help="write the frames shown to a GIF")
 
 
 def add_human_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=positive_int, default=0,
+    parser.add_argument("--seed", type=seed_number, default=0,
                         help="start state of the first round; each further round adds 1 (default 0)")
     parser.add_argument("--speed", type=number, default=0.5,
                         help="game speed, 0.25 to 2; 1 is the env's real time of 50 steps/s (default 0.5)")
@@ -114,11 +130,11 @@ def add_human_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seeds", type=positive_int, default=10, help="seeds to train (default 10)")
-    parser.add_argument("--jobs", type=positive_int, default=2, help="parallel processes (default 2)")
-    parser.add_argument("--envs", type=positive_int, default=None, help="episodes played at once (default: 1)")
+    parser.add_argument("--seeds", type=count, default=10, help="seeds to train (default 10)")
+    parser.add_argument("--jobs", type=count, default=2, help="parallel processes (default 2)")
+    parser.add_argument("--envs", type=whole_number, default=None, help="episodes played at once (default: 1)")
     parser.add_argument("--env", dest="env_id", default="CartPole-v1", help="gymnasium env id")
-    parser.add_argument("--memory", type=positive_int, metavar="EPISODES", default=None,
+    parser.add_argument("--memory", type=count, metavar="EPISODES", default=None,
                         help="instead: train this many episodes and report resident memory growth")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--tui", action="store_true",

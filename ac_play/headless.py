@@ -13,7 +13,7 @@ PROGRESS_INTERVAL = 0.2
 """Seconds between progress lines on a terminal (printing every episode would cost speed)."""
 
 
-class Progress:
+class ProgressLine:
     """A live progress line on a terminal, or a line every 100 episodes otherwise."""
 
     def __init__(self, threshold: float | None):
@@ -57,7 +57,7 @@ def run_headless(args) -> int:
     trainer = make_trainer(config, resumed)
     window = open_live_window(args, trainer)
     folder = RunFolder(args.out or new_run_dir(config), config)
-    progress = None if args.json else Progress(trainer.threshold)
+    progress = None if args.json else ProgressLine(trainer.threshold)
     wall_start = time.perf_counter()
     code, error = 0, None
     try:

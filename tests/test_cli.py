@@ -215,3 +215,19 @@ def test_readme_command_trains_an_agent_as_good_as_the_bundled_one(tmp_path):
     assert result.returncode == 0
     scored = run_cli("eval", tmp_path / "final.npz", "--episodes", "20", "--json")
     assert json.loads(scored.stdout)["mean"] == 500.0
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["eval", "--episodes", "0"], "--episodes: expected 1 or more, not 0"),
+        (["eval", "--seed", "-1"], "--seed: expected 0 or more, not -1"),
+        (["bench", "--seeds", "0"], "--seeds: expected 1 or more, not 0"),
+        (["bench", "--jobs", "0"], "--jobs: expected 1 or more, not 0"),
+        (["watch", "--frames", "0"], "--frames: expected 1 or more, not 0"),
+    ],
+)
+def test_counts_below_one_and_negative_seeds_are_usage_errors(args, words):
+    result = run_cli(*args)
+    assert result.returncode == 2 and words in result.stderr
+    assert "Traceback" not in result.stderr
