@@ -9,10 +9,15 @@ H the hidden size, A the number of actions.
     logp   = logits - logsumexp       [B, A]  log pi(.|s)
     probs  = exp(logp)                [B, A]
     values = h @ Wc + bc              [B]     critic head
+
+The policy lives here too, in one place: `act` (greedy or sampled actions for a batch), its lean
+per-row variant `row_policy` for the single-env loop, and the sampling rule both use.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,31 +101,48 @@ class ActorCritic:
 
     def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """obs [B, D] -> probs [B, A], values [B]."""
-        _, h, logp, values = self._forward(np.atleast_2d(obs))
-        return np.exp(logp), values
+        _, _, logits, values = self._forward(np.atleast_2d(obs))
+        return np.exp(log_softmax(logits)), values
 
     def _forward(self, obs: np.ndarray):
         p = self.params
         z = obs @ p["W1"] + p["b1"]
         h = np.maximum(z, 0.0)
-        logp = log_softmax(h @ p["Wa"] + p["ba"])
+        logits = h @ p["Wa"] + p["ba"]
         values = (h @ p["Wc"])[:, 0] + p["bc"][0]
-        return z, h, logp, values
+        return z, h, logits, values
 
-    def loss_and_grads(
-        self,
-        obs: np.ndarray,
-        actions: np.ndarray,
-        returns: np.ndarray,
-        advantages: np.ndarray | None = None,
-        entropy_coef: float = 0.0,
-        value_coef: float = 0.5,
-        huber_delta: float = 1.0,
-    ) -> tuple[float, dict[str, np.ndarray]]:
-        """The loss of a batch and its gradients; see `loss_terms_and_grads` for the formula."""
-        terms, grads = self.loss_terms_and_grads(
-            obs, actions, returns, advantages, entropy_coef, value_coef, huber_delta
-        )
+    # -- the policy: every caller acts through these ----------------------------------------
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """obs [B, D] -> actions [B]: the most probable (rng None), or sampled with one draw of rng per row."""
+        _, _, logits, _ = self._forward(np.atleast_2d(obs))
+        # softmax up to a factor: sample_actions needs no normalised probabilities
+        return choose(np.exp(logits - logits.max(axis=1, keepdims=True)), rng)
+
+    def row_policy(self, uniform: Callable[[], float] | None = None) -> Callable[[np.ndarray], int]:
+        """The lean per-row variant of `act` for the single-env loop: obs [D] (float64) -> action.
+
+        Greedy when `uniform` is None, else sampled with one `uniform()` per step. One small
+        matrix product and a few floats in plain Python: NumPy's per-call overhead on arrays of
+        two numbers would cost more than the arithmetic.
+        """
+        w1, b1, wa, ba = (self.params[name] for name in ("W1", "b1", "Wa", "ba"))
+
+        def action(row: np.ndarray) -> int:
+            hidden = row @ w1
+            hidden += b1
+            np.maximum(hidden, 0.0, out=hidden)
+            logits = (hidden @ wa + ba).tolist()
+            return logits.index(max(logits)) if uniform is None else sample_from_logits(logits, uniform())
+
+        return action
+
+    # -- the loss and its hand-written gradient ---------------------------------------------
+
+    def loss_and_grads(self, obs: np.ndarray, actions: np.ndarray, returns: np.ndarray, **options):
+        """The loss of a batch and its gradients (float, grads); options as in `loss_terms_and_grads`."""
+        terms, grads = self.loss_terms_and_grads(obs, actions, returns, **options)
         return terms.total, grads
 
     def loss_terms_and_grads(
@@ -128,20 +150,22 @@ class ActorCritic:
         obs: np.ndarray,
         actions: np.ndarray,
         returns: np.ndarray,
+        *,
         advantages: np.ndarray | None = None,
         entropy_coef: float = 0.0,
         value_coef: float = 0.5,
         huber_delta: float = 1.0,
+        reduction: str = "mean",
     ) -> tuple[LossTerms, dict[str, np.ndarray]]:
-        """The loss of a batch and its gradient with respect to every parameter.
+        """The loss of a batch, in parts, and its gradient with respect to every parameter.
 
-        obs [B, D], actions [B] (ints), returns [B] (the critic's targets G).
-        The loss is a mean over the B steps, never a sum, so the step size does not grow
-        with the episode length:
+        obs [B, D], actions [B] (ints), returns [B] (the critic's targets G). `reduction` "mean"
+        averages the per-step losses over the B steps, so the step size does not grow with the
+        episode length; "sum" adds them up, as the notebook does:
 
-            loss = mean(-logp[a] * adv)                   actor (policy gradient)
-                 - entropy_coef * mean(entropy(probs))    exploration bonus
-                 + value_coef * mean(huber(G - V))        critic, Huber with huber_delta
+            loss = reduce(-logp[a] * adv)                   actor (policy gradient)
+                 - entropy_coef * reduce(entropy(probs))    exploration bonus
+                 + value_coef * reduce(huber(G - V))        critic, Huber with huber_delta
 
         adv is a constant (no gradient flows through it): by default G - V computed from the
         current parameters, or the `advantages` [B] passed in. Holding it constant keeps the
@@ -149,7 +173,10 @@ class ActorCritic:
         """
         obs = np.atleast_2d(obs)
         batch = obs.shape[0]
-        z, h, logp, values = self._forward(obs)
+        reduce, count = REDUCTIONS[reduction]
+        count = count(batch)
+        z, h, logits, values = self._forward(obs)
+        logp = log_softmax(logits)
         probs = np.exp(logp)
         rows = np.arange(batch)
         adv = returns - values if advantages is None else advantages
@@ -161,22 +188,22 @@ class ActorCritic:
             huber_delta * (abs_error - 0.5 * huber_delta),
         )
         entropy = -(probs * logp).sum(axis=1)
-        actor_loss = float(-(logp[rows, actions] * adv).mean())
-        critic_loss = float(huber.mean())
-        mean_entropy = float(entropy.mean())
-        total = actor_loss - entropy_coef * mean_entropy + value_coef * critic_loss
-        terms = LossTerms(total, actor_loss, critic_loss, mean_entropy, float(values.mean()))
+        actor_loss = float(reduce(-(logp[rows, actions] * adv)))
+        critic_loss = float(reduce(huber))
+        entropy_term = float(reduce(entropy))
+        total = actor_loss - entropy_coef * entropy_term + value_coef * critic_loss
+        terms = LossTerms(total, actor_loss, critic_loss, float(entropy.mean()), float(values.mean()))
 
         p = self.params
         # backward: the forward's names in reverse order, d<name> = d loss / d <name>
-        dlogp_chosen = -adv / batch  # actor: loss holds mean(-logp[a] * adv)
+        dlogp_chosen = -adv / count  # actor: loss holds reduce(-logp[a] * adv)
         # log-softmax: dlogits = onehot(a) * dlogp_a - probs * dlogp_a
         dlogits = -probs * dlogp_chosen[:, None]
         dlogits[rows, actions] += dlogp_chosen
-        # entropy: dH/dlogits = -probs * (logp + H), and the loss holds -entropy_coef * mean(H)
-        dlogits += (entropy_coef / batch) * probs * (logp + entropy[:, None])
+        # entropy: dH/dlogits = -probs * (logp + H), and the loss holds -entropy_coef * reduce(H)
+        dlogits += (entropy_coef / count) * probs * (logp + entropy[:, None])
         # huber: d/dV = clip(V - G, -delta, delta)
-        dvalues = value_coef * np.clip(error, -huber_delta, huber_delta) / batch
+        dvalues = value_coef * np.clip(error, -huber_delta, huber_delta) / count
         dWa = h.T @ dlogits  # logits = h @ Wa + ba
         dba = dlogits.sum(axis=0)
         dWc = h.T @ dvalues[:, None]  # values = h @ Wc + bc
@@ -187,6 +214,39 @@ class ActorCritic:
         db1 = dz.sum(axis=0)
         grads = {"W1": dW1, "b1": db1, "Wa": dWa, "ba": dba, "Wc": dWc, "bc": dbc}
         return terms, grads
+
+
+REDUCTIONS = {"mean": (np.mean, lambda batch: batch), "sum": (np.sum, lambda batch: 1)}
+"""How per-step losses combine: the reducing function, and what each step's gradient is divided by."""
+
+
+def choose(weights: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    """weights [B, A] (probabilities, or anything proportional) -> actions [B]: greedy when rng is None."""
+    if rng is None:
+        return weights.argmax(axis=1)
+    return sample_actions(weights, rng.random(len(weights)))
+
+
+def sample_actions(weights: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """weights [B, A], uniforms [B] in [0, 1) -> actions [B], action i with probability weights[i] / sum.
+
+    Inverse-CDF sampling: compare one uniform draw, scaled to the total, with the cumulative weights.
+    """
+    cumulative = np.cumsum(weights, axis=1)
+    threshold = uniforms[:, None] * cumulative[:, -1:]
+    return np.minimum((threshold >= cumulative).sum(axis=1), weights.shape[1] - 1)
+
+
+def sample_from_logits(logits: list[float], u: float) -> int:
+    """`sample_actions` for one row of logits in plain Python (the single-env loop's per-step path)."""
+    top = max(logits)
+    weights = [math.exp(x - top) for x in logits]
+    threshold = u * sum(weights)
+    action, total = 0, weights[0]
+    while threshold >= total and action < len(weights) - 1:
+        action += 1
+        total += weights[action]
+    return action
 
 
 def grad_norm(grads: dict[str, np.ndarray]) -> float:

@@ -119,27 +119,30 @@ def print_table(runs: list[dict], totals: dict) -> None:
     )
 
 
-def run_bench(args) -> int:
-    envs = args.envs or TrainConfig().envs
-    TrainConfig(env_id=args.env_id, envs=envs).validate()
-    if args.memory:
-        result = bench_memory(args.env_id, args.memory, envs)
-        if args.json:
-            print(json.dumps(result))
-        else:
-            print(
-                f"resident memory: {result['rss_after_warmup_mb']:.1f} MB after warm-up, "
-                f"{result['rss_end_mb']:.1f} MB after {args.memory} episodes "
-                f"(growth {result['growth_mb']:+.1f} MB)"
-            )
-        return 0
-    jobs = [(args.env_id, seed, envs) for seed in range(args.seeds)]
-    with multiprocessing.get_context("spawn").Pool(min(args.jobs, len(jobs))) as pool:
-        runs = pool.map(bench_seed, jobs, chunksize=1)
-    totals = summary(runs)
-    if args.json:
-        print(json.dumps({"env_id": args.env_id, "envs": envs, "jobs": args.jobs, "runs": runs, "median": totals}))
+def run_memory_bench(env_id: str, episodes: int, envs: int = 1, json_out: bool = False) -> int:
+    """`ac-play bench --memory N`: resident memory growth over N episodes of training."""
+    TrainConfig(env_id=env_id, envs=envs).validate()
+    result = bench_memory(env_id, episodes, envs)
+    if json_out:
+        print(json.dumps(result))
     else:
-        print(f"{args.env_id}, envs={envs}, {args.seeds} seeds on {args.jobs} processes")
+        print(
+            f"resident memory: {result['rss_after_warmup_mb']:.1f} MB after warm-up, "
+            f"{result['rss_end_mb']:.1f} MB after {episodes} episodes (growth {result['growth_mb']:+.1f} MB)"
+        )
+    return 0
+
+
+def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: int = 1, json_out: bool = False) -> int:
+    """`ac-play bench`: train `seeds` seeds until solved, `jobs` at a time; 1 if any did not solve."""
+    TrainConfig(env_id=env_id, envs=envs).validate()
+    work = [(env_id, seed, envs) for seed in range(seeds)]
+    with multiprocessing.get_context("spawn").Pool(min(jobs, len(work))) as pool:
+        runs = pool.map(bench_seed, work, chunksize=1)
+    totals = summary(runs)
+    if json_out:
+        print(json.dumps({"env_id": env_id, "envs": envs, "jobs": jobs, "runs": runs, "median": totals}))
+    else:
+        print(f"{env_id}, envs={envs}, {seeds} seeds on {jobs} processes")
         print_table(runs, totals)
     return 0 if totals["solved"] == totals["seeds"] else 1

@@ -1,6 +1,7 @@
 """The `ac-play` command line: train, watch, human, eval, bench.
 
-Every subcommand's work lives in its own module, imported only when that subcommand runs, so
+The only module that knows about flags: each subcommand's handler turns its flags into Python
+values and calls the module that does the work, imported only when that subcommand runs, so
 `ac-play --help` and the headless paths never load a UI library.
 """
 
@@ -19,6 +20,10 @@ from ac_play.errors import AcPlayError
 # A value the user exported wins.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+
+TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
+                  "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
+"""TrainConfig fields the command line sets, and their flags."""
 
 
 def whole_number(text: str) -> int:
@@ -51,8 +56,94 @@ def number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
 
 
-def add_training_args(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by headless training and the TUI; None means "the preset's value"."""
+# -- the handlers: flags in, Python calls out ----------------------------------------------
+
+
+def train(args: argparse.Namespace) -> int:
+    from ac_play.runs import run_config
+
+    if args.json and not args.headless:
+        raise AcPlayError("--json prints JSON Lines and needs --headless")
+    overrides = {field: getattr(args, field) for field in TRAINING_FLAGS}
+    config, resumed = run_config(args.preset, overrides, args.resume)
+    if args.headless:
+        from ac_play.headless import run_headless
+
+        return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window)
+    from ac_play.tui.main import run_tui
+
+    return run_tui(config, resumed, args.resume, out=args.out, window=args.window)
+
+
+def watch(args: argparse.Namespace) -> int:
+    from ac_play.window.viewer import run_watch
+
+    return run_watch(args.checkpoint, seed=args.seed, greedy=not args.sample, speed=args.speed,
+                     episodes=args.episodes, frames=args.frames, record=args.record)
+
+
+def human(args: argparse.Namespace) -> int:
+    from ac_play.window.human import run_human
+    from ac_play.window.scores import print_best
+
+    if args.scores:
+        return print_best()
+    return run_human(args.agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from ac_play.evaluate import run_eval
+
+    return run_eval(args.checkpoint, episodes=args.episodes, greedy=args.greedy, seed=args.seed, json_out=args.json)
+
+
+def bench(args: argparse.Namespace) -> int:
+    if args.tui:
+        from ac_play.tui.bench import run_tui_bench
+
+        return run_tui_bench(args.env_id, seeds=args.seeds, envs=args.envs, json_out=args.json)
+    if args.render:
+        from ac_play.window.bench import run_render_bench
+
+        return run_render_bench(json_out=args.json)
+    from ac_play.bench import run_bench, run_memory_bench
+
+    if args.memory:
+        return run_memory_bench(args.env_id, episodes=args.memory, envs=args.envs, json_out=args.json)
+    return run_bench(args.env_id, seeds=args.seeds, jobs=args.jobs, envs=args.envs, json_out=args.json)
+
+
+# -- the parser ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ac-play",
+        description="Watch a hand-written NumPy actor-critic learn CartPole, then play against it.",
+    )
+    parser.add_argument("--version", action="version", version=f"ac-play {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = [
+        ("train", train, add_train_args, "train an agent (a terminal UI, or --headless)",
+         "Train the actor-critic. Opens the terminal UI unless --headless."),
+        ("watch", watch, add_watch_args, "watch an agent play in a pygame window",
+         "Watch a checkpoint (default: the bundled agent) play CartPole."),
+        ("human", human, add_human_args, "play CartPole yourself, against the agent",
+         "Play CartPole with the keyboard, side by side with the agent."),
+        ("eval", evaluate, add_eval_args, "score a checkpoint over many episodes",
+         "Play episodes with a checkpoint and print mean, std, min and max return."),
+        ("bench", bench, add_bench_args, "measure learning speed and throughput",
+         "Train several seeds headless and report medians and throughput."),
+    ]
+    for name, handler, add_args, summary, description in commands:
+        command = sub.add_parser(name, help=summary, description=description)
+        add_args(command)
+        command.set_defaults(run=handler)
+    return parser
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    """Flags of training, headless or in the TUI; None means "the preset's value"."""
     parser.add_argument("--env", dest="env_id", help="gymnasium env id (default CartPole-v1)")
     parser.add_argument("--seed", type=whole_number, help="random seed (default 0)")
     parser.add_argument("--episodes", type=whole_number, help="train this many episodes (default: until solved)")
@@ -65,46 +156,9 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
                         help="'notebook' reproduces the original notebook's settings (and its failure)")
     parser.add_argument("--out", help="run folder (default: a new folder under runs/)")
     parser.add_argument("--resume", metavar="CKPT", help="continue training from this checkpoint")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ac-play",
-        description="Watch a hand-written NumPy actor-critic learn CartPole, then play against it.",
-    )
-    parser.add_argument("--version", action="version", version=f"ac-play {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    train = sub.add_parser("train", help="train an agent (a terminal UI, or --headless)",
-                           description="Train the actor-critic. Opens the terminal UI unless --headless.")
-    add_training_args(train)
-    train.add_argument("--headless", action="store_true", help="no UI: print progress, write the run folder")
-    train.add_argument("--json", action="store_true", help="with --headless: print JSON Lines, one per episode")
-    train.add_argument("--window", action="store_true", help="also show the current policy in a pygame window")
-
-    watch = sub.add_parser("watch", help="watch an agent play in a pygame window",
-                           description="Watch a checkpoint (default: the bundled agent) play CartPole.")
-    add_watch_args(watch)
-
-    human = sub.add_parser("human", help="play CartPole yourself, against the agent",
-                           description="Play CartPole with the keyboard, side by side with the agent.")
-    add_human_args(human)
-
-    evaluate = sub.add_parser("eval", help="score a checkpoint over many episodes",
-                              description="Play episodes with a checkpoint and print mean, std, min and max return.")
-    evaluate.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
-    evaluate.add_argument("--episodes", type=count, default=100, help="episodes to play (default 100)")
-    mode = evaluate.add_mutually_exclusive_group()
-    mode.add_argument("--greedy", dest="greedy", action="store_true", default=True,
-                      help="take the most probable action (default)")
-    mode.add_argument("--sample", dest="greedy", action="store_false", help="sample actions from the policy")
-    evaluate.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-
-    bench = sub.add_parser("bench", help="measure learning speed and throughput",
-                           description="Train several seeds headless and report medians and throughput.")
-    add_bench_args(bench)
-    return parser
+    parser.add_argument("--headless", action="store_true", help="no UI: print progress, write the run folder")
+    parser.add_argument("--json", action="store_true", help="with --headless: print JSON Lines, one per episode")
+    parser.add_argument("--window", action="store_true", help="also show the current policy in a pygame window")
 
 
 def add_watch_args(parser: argparse.ArgumentParser) -> None:
@@ -129,59 +183,46 @@ def add_human_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scores", action="store_true", help="print the best rounds played so far and exit")
 
 
+def add_eval_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+    parser.add_argument("--episodes", type=count, default=100, help="episodes to play (default 100)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--greedy", dest="greedy", action="store_true", default=True,
+                      help="take the most probable action (default)")
+    mode.add_argument("--sample", dest="greedy", action="store_false", help="sample actions from the policy")
+    parser.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=count, default=10, help="seeds to train (default 10)")
     parser.add_argument("--jobs", type=count, default=2, help="parallel processes (default 2)")
-    parser.add_argument("--envs", type=whole_number, default=None, help="episodes played at once (default: 1)")
+    parser.add_argument("--envs", type=count, default=1, help="episodes played at once (default 1)")
     parser.add_argument("--env", dest="env_id", default="CartPole-v1", help="gymnasium env id")
-    parser.add_argument("--memory", type=count, metavar="EPISODES", default=None,
-                        help="instead: train this many episodes and report resident memory growth")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--tui", action="store_true",
-                        help="instead: compare training throughput under the TUI with headless")
-    parser.add_argument("--render", action="store_true", help="instead: time drawing one 800x500 watch frame")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--memory", type=count, metavar="EPISODES", default=None,
+                      help="instead: train this many episodes and report resident memory growth")
+    mode.add_argument("--tui", action="store_true",
+                      help="instead: compare training throughput under the TUI with headless")
+    mode.add_argument("--render", action="store_true", help="instead: time drawing one 800x500 watch frame")
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    if args.command == "bench" and args.tui:
-        from ac_play.tui.bench import run_tui_bench
+def error_line(exc: AcPlayError) -> str:
+    """The sentence the user sees; a setting is named by its flag when it has one."""
+    from ac_play.config import ConfigError
 
-        return run_tui_bench(args)
-    if args.command == "bench" and args.render:
-        from ac_play.render_bench import run_render_bench
-
-        return run_render_bench(args)
-    if args.command == "train" and args.headless:
-        from ac_play.headless import run_headless
-
-        return run_headless(args)
-    if args.command == "train":
-        from ac_play.tui.main import run_tui
-
-        return run_tui(args)
-    if args.command == "eval":
-        from ac_play.evaluate import run_eval
-
-        return run_eval(args)
-    if args.command == "bench":
-        from ac_play.bench import run_bench
-
-        return run_bench(args)
-    if args.command == "watch":
-        from ac_play.viewer import run_watch
-
-        return run_watch(args)
-    from ac_play.human import run_human
-
-    return run_human(args)
+    if isinstance(exc, ConfigError) and exc.field in TRAINING_FLAGS:
+        return f"{TRAINING_FLAGS[exc.field]} {exc.reason}"
+    return str(exc)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return dispatch(args)
+        return args.run(args)
     except AcPlayError as exc:
-        print(f"ac-play: error: {exc}", file=sys.stderr)
+        print(f"ac-play: error: {error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         # training saves its own checkpoint on Ctrl-C; anything else has nothing to lose

@@ -8,6 +8,22 @@ from dataclasses import dataclass
 
 from ac_play.errors import AcPlayError
 
+CHOICES = {
+    "optimizer": ("adam", "sgd"),
+    "init": ("small-actor", "notebook"),
+    "loss_reduction": ("mean", "sum"),
+    "normalize": ("running", "episode"),
+}
+"""The settings that name one of a few ways of doing something."""
+
+
+class ConfigError(AcPlayError):
+    """A setting out of range: `field` names it, `reason` says what it must be."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field} {reason}")
+        self.field, self.reason = field, reason
+
 
 @dataclass
 class TrainConfig:
@@ -53,26 +69,23 @@ class TrainConfig:
             self.lr = default_lr(self.envs)
 
     def validate(self) -> TrainConfig:
-        """Raise AcPlayError with a readable sentence for any nonsense value."""
+        """Raise ConfigError, naming the field, for any nonsense value."""
         checks = [
-            (self.hidden >= 1, f"--hidden must be at least 1, not {self.hidden}"),
-            (self.envs >= 1, f"--envs must be at least 1, not {self.envs}"),
-            (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, not {self.lr}"),
-            (0 < self.gamma <= 1, f"--gamma must be in (0, 1], not {self.gamma}"),
-            (
-                math.isfinite(self.entropy) and self.entropy >= 0,
-                f"--entropy must be zero or positive, not {self.entropy}",
-            ),
-            (self.episodes is None or self.episodes >= 1, f"--episodes must be at least 1, not {self.episodes}"),
-            (self.seed >= 0, f"--seed must be zero or positive, not {self.seed}"),
-            (self.optimizer in ("adam", "sgd"), f"unknown optimizer {self.optimizer!r}"),
-            (self.init in ("small-actor", "notebook"), f"unknown init {self.init!r}"),
-            (self.loss_reduction in ("mean", "sum"), f"unknown loss reduction {self.loss_reduction!r}"),
-            (self.normalize in ("running", "episode"), f"unknown normalisation {self.normalize!r}"),
+            ("hidden", self.hidden >= 1, f"must be at least 1, not {self.hidden}"),
+            ("envs", self.envs >= 1, f"must be at least 1, not {self.envs}"),
+            ("lr", math.isfinite(self.lr) and self.lr > 0, f"must be a positive number, not {self.lr}"),
+            ("gamma", 0 < self.gamma <= 1, f"must be in (0, 1], not {self.gamma}"),
+            ("entropy", math.isfinite(self.entropy) and self.entropy >= 0,
+             f"must be zero or positive, not {self.entropy}"),
+            ("episodes", self.episodes is None or self.episodes >= 1, f"must be at least 1, not {self.episodes}"),
+            ("seed", self.seed >= 0, f"must be zero or positive, not {self.seed}"),
         ]
-        for ok, sentence in checks:
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            checks.append((name, value in allowed, f"must be {' or '.join(map(repr, allowed))}, not {value!r}"))
+        for name, ok, reason in checks:
             if not ok:
-                raise AcPlayError(sentence)
+                raise ConfigError(name, reason)
         return self
 
     def to_dict(self) -> dict:

@@ -1,18 +1,20 @@
 """Gymnasium environments and the lean loops that play episodes with the current policy.
 
-A runner plays whole episodes and hands them back as arrays; it never learns. The per-step
-path is kept short: one small matrix product, a few float operations in plain Python, and a
-pre-drawn uniform number compared against the cumulative probabilities.
+A runner plays whole episodes with the agent's policy (`ActorCritic.act`, or its lean per-row
+variant for one env) and hands them back as arrays; it never learns. Uniform numbers are drawn
+in blocks, so a step costs one small matrix product and a few float operations.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
+from ac_play.agent import ActorCritic
+from ac_play.cartpole import is_cartpole
 from ac_play.errors import AcPlayError
 
 UNIFORM_BLOCK = 4096
@@ -75,7 +77,7 @@ def env_info(env_id: str) -> EnvInfo:
 
 def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """gymnasium's own NumPy-vectorised CartPole where there is one, else N envs in step."""
-    mode = "vector_entry_point" if env_id.startswith("CartPole") else "sync"
+    mode = "vector_entry_point" if is_cartpole(env_id) else "sync"
     return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
 
 
@@ -93,18 +95,6 @@ class UniformStream:
         return self.block.pop()
 
 
-def sample_from_logits(logits: list[float], u: float) -> int:
-    """Pick action i with probability softmax(logits)[i], given u uniform in [0, 1)."""
-    top = max(logits)
-    weights = [math.exp(x - top) for x in logits]
-    threshold = u * sum(weights)
-    action, total = 0, weights[0]
-    while threshold >= total and action < len(weights) - 1:
-        action += 1
-        total += weights[action]
-    return action
-
-
 class SingleRunner:
     """Plays one episode at a time on a plain gymnasium env (the notebook's setting)."""
 
@@ -115,27 +105,23 @@ class SingleRunner:
         capacity = self.env.spec.max_episode_steps or 1000
         self.obs_buf = np.empty((capacity, self.env.observation_space.shape[0]))
 
-    def play(self, params: dict[str, np.ndarray], count: int, greedy: bool = False) -> list[Episode]:
-        return [self._episode(params, greedy) for _ in range(count)]
+    def play(self, agent: ActorCritic, count: int, greedy: bool = False) -> list[Episode]:
+        policy = agent.row_policy(None if greedy else self.uniforms.next)
+        return [self._episode(policy) for _ in range(count)]
 
-    def _episode(self, params: dict[str, np.ndarray], greedy: bool) -> Episode:
-        w1, b1, wa, ba = params["W1"], params["b1"], params["Wa"], params["ba"]
+    def _episode(self, policy: Callable[[np.ndarray], int]) -> Episode:
         obs, _ = self.env.reset(seed=self.seed)
         self.seed = None  # seed once; later resets continue the env's own generator
         actions: list[int] = []
         rewards: list[float] = []
-        env_step, next_u = self.env.step, self.uniforms.next
+        env_step = self.env.step
         while True:
             if len(actions) == len(self.obs_buf):
                 self.obs_buf = np.concatenate([self.obs_buf, np.empty_like(self.obs_buf)])
             row = self.obs_buf[len(actions)]
             row[:] = obs
             # the float64 copy, not the env's float32 array: a mixed-type product costs 2 us more
-            hidden = row @ w1
-            hidden += b1
-            np.maximum(hidden, 0.0, out=hidden)
-            logits = (hidden @ wa + ba).tolist()
-            action = logits.index(max(logits)) if greedy else sample_from_logits(logits, next_u())
+            action = policy(row)
             obs, reward, terminated, truncated, _ = env_step(action)
             actions.append(action)
             rewards.append(reward)
@@ -176,25 +162,15 @@ class VectorRunner:
         self.resetting = np.zeros(num_envs, dtype=bool)
         self.ready: list[Episode] = []
 
-    def play(self, params: dict[str, np.ndarray], count: int, greedy: bool = False) -> list[Episode]:
+    def play(self, agent: ActorCritic, count: int, greedy: bool = False) -> list[Episode]:
         """Exactly `count` finished episodes; extras that ended on the same step wait for the next call."""
+        rng = None if greedy else self.rng
         while len(self.ready) < count:
-            self.ready.extend(self._step(params, greedy))
+            self.ready.extend(self._step(agent.act(self.obs, rng)))
         finished, self.ready = self.ready[:count], self.ready[count:]
         return finished
 
-    def _actions(self, params: dict[str, np.ndarray], greedy: bool) -> np.ndarray:
-        hidden = np.maximum(self.obs @ params["W1"] + params["b1"], 0.0)
-        logits = hidden @ params["Wa"] + params["ba"]
-        if greedy:
-            return logits.argmax(axis=1)
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        cumulative = np.cumsum(probs, axis=1)
-        u = self.rng.random(self.num_envs)[:, None] * cumulative[:, -1:]
-        return np.minimum((u >= cumulative).sum(axis=1), logits.shape[1] - 1)
-
-    def _step(self, params: dict[str, np.ndarray], greedy: bool) -> list[Episode]:
-        actions = self._actions(params, greedy)
+    def _step(self, actions: np.ndarray) -> list[Episode]:
         live = np.flatnonzero(~self.resetting)
         if self.lengths.max() == self.obs_buf.shape[1]:
             self._grow()

@@ -19,26 +19,27 @@ def evaluate(agent: ActorCritic, env_id: str, episodes: int, greedy: bool = True
     runner = make_runner(env_id, 1, seed, np.random.default_rng(seed))
     try:
         with np.errstate(all="ignore"):  # a wildly trained agent may overflow; its score says so
-            played = runner.play(agent.params, episodes, greedy=greedy)
+            played = runner.play(agent, episodes, greedy=greedy)
     finally:
         runner.close()
     return np.array([episode.rewards.sum() for episode in played])
 
 
-def run_eval(args) -> int:
-    ckpt = checkpoint.load_or_bundled(args.checkpoint)
-    returns = evaluate(ckpt.agent, ckpt.env_id, args.episodes, args.greedy, args.seed)
+def run_eval(path: str | None, episodes: int = 100, greedy: bool = True, seed: int = 0, json_out: bool = False) -> int:
+    """`ac-play eval`: the checkpoint at `path` (the bundled agent when None), scored and printed."""
+    ckpt = checkpoint.load_or_bundled(path)
+    returns = evaluate(ckpt.agent, ckpt.env_id, episodes, greedy, seed)
     summary = {
         "checkpoint": str(ckpt.path),
         "env_id": ckpt.env_id,
         "episodes": int(len(returns)),
-        "mode": "greedy" if args.greedy else "sample",
+        "mode": "greedy" if greedy else "sample",
         "mean": float(returns.mean()),
         "std": float(returns.std()),
         "min": float(returns.min()),
         "max": float(returns.max()),
     }
-    if args.json:
+    if json_out:
         print(json.dumps(summary))
     else:
         print(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
-from ac_play.runs import RunFolder, config_from_args, make_trainer, new_run_dir
-from ac_play.training import DivergedError, EpisodeStats
+from ac_play.config import TrainConfig
+from ac_play.runs import RunFolder, make_trainer, new_run_dir, summary
+from ac_play.snapshot import Snapshot
+from ac_play.training import DivergedError, EpisodeStats, Trainer
 
 PROGRESS_INTERVAL = 0.2
 """Seconds between progress lines on a terminal (printing every episode would cost speed)."""
@@ -41,70 +44,73 @@ class ProgressLine:
             print()
 
 
-def open_live_window(args, trainer):
+def open_live_window():
     """With --window: the current policy playing in a window of its own process."""
-    if not getattr(args, "window", False):
-        return None
-    from ac_play.live import LiveWindow
+    from ac_play.window.live import LiveWindow
 
-    window = LiveWindow(trainer.config.env_id)
+    window = LiveWindow()
     window.start()
     return window
 
 
-def run_headless(args) -> int:
-    config, resumed = config_from_args(args)
+def run_headless(
+    config: TrainConfig, resumed: Snapshot | None = None, out: str | Path | None = None,
+    json_lines: bool = False, window: bool = False,
+) -> int:
+    """Train, writing the run folder; a progress line (or JSON Lines); 130 on Ctrl-C, 1 on divergence."""
     trainer = make_trainer(config, resumed)
-    window = open_live_window(args, trainer)
-    folder = RunFolder(args.out or new_run_dir(config), config)
-    progress = None if args.json else ProgressLine(trainer.threshold)
+    live = open_live_window() if window else None
+    folder = RunFolder(out or new_run_dir(config), config)
+    progress = None if json_lines else ProgressLine(trainer.threshold)
     wall_start = time.perf_counter()
     code, error = 0, None
     try:
         for stats in trainer.episodes():
             folder.record(stats, trainer)
-            if args.json:
+            if json_lines:
                 print(json.dumps(stats.to_dict()), flush=False)
             else:
                 progress.show(stats)
-            if window is not None:
-                window.send_from(trainer)
+            if live is not None:
+                live.send_from(trainer)
     except KeyboardInterrupt:
         code = 130
     except DivergedError as exc:
         code, error = 1, str(exc)
     finally:
         folder.flush()
-        if window is not None:
-            window.close()
+        if live is not None:
+            live.close()
     final = folder.finish(trainer)
-    return report(args, trainer, final, time.perf_counter() - wall_start, code, error, progress)
-
-
-def report(args, trainer, final, wall, code, error, progress) -> int:
-    p = trainer.progress
-    if args.json:
-        done = {
-            "event": "done",
-            "solved": trainer.solved,
-            "solved_at": p.solved_at,
-            "episodes": p.episode,
-            "env_steps": p.env_steps,
-            "wall_s": round(wall, 3),
-            "checkpoint": str(final),
-            "interrupted": code == 130,
-            "error": error,
-        }
-        print(json.dumps(done), flush=True)
+    wall = time.perf_counter() - wall_start
+    if json_lines:
+        print(json.dumps(done_line(trainer, final, wall, code, error)), flush=True)
     else:
-        progress.finish()
-        if code == 130:
-            print(f"interrupted at episode {p.episode}; checkpoint saved to {final}", file=sys.stderr)
-        if error:
-            print(f"ac-play: error: {error}; the last good checkpoint is {final}", file=sys.stderr)
-        verdict = f"solved at episode {p.solved_at}" if trainer.solved else "not solved"
-        print(
-            f"{verdict}: {p.episode} episodes, {p.env_steps} env steps, {wall:.2f} s, "
-            f"running reward {p.running_reward:.2f}\ncheckpoint: {final}"
-        )
+        report(trainer, final, wall, code, error, progress)
     return code
+
+
+def done_line(trainer: Trainer, final: Path, wall: float, code: int, error: str | None) -> dict:
+    """The last JSON line of --json: how the run ended."""
+    p = trainer.progress
+    return {
+        "event": "done",
+        "solved": trainer.solved,
+        "solved_at": p.solved_at,
+        "episodes": p.episode,
+        "env_steps": p.env_steps,
+        "wall_s": round(wall, 3),
+        "checkpoint": str(final),
+        "interrupted": code == 130,
+        "error": error,
+    }
+
+
+def report(trainer: Trainer, final: Path, wall: float, code: int, error: str | None, progress: ProgressLine) -> None:
+    """The closing lines on a terminal."""
+    progress.finish()
+    if code == 130:
+        print(f"interrupted at episode {trainer.progress.episode}; checkpoint saved to {final}", file=sys.stderr)
+    if error:
+        print(f"ac-play: error: {error}; the last good checkpoint is {final}", file=sys.stderr)
+    print(summary(trainer.progress, final, wall))

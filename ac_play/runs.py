@@ -5,49 +5,49 @@ Shared by headless training and the TUI, so both write the same files the same w
 
 from __future__ import annotations
 
-import copy
 import datetime
 import json
 import time
 from pathlib import Path
 
 from ac_play import checkpoint
-from ac_play.agent import ActorCritic
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError
-from ac_play.returns import RunningNormaliser
+from ac_play.snapshot import Snapshot
 from ac_play.training import EpisodeStats, Progress, Trainer
 
-CLI_FIELDS = ("env_id", "seed", "episodes", "envs", "lr", "gamma", "hidden", "entropy")
 BEST_SAVE_INTERVAL = 30.0
 """Seconds between writes of best.npz while it keeps improving (it is always written at the end)."""
 
 
-def config_from_args(args) -> tuple[TrainConfig, checkpoint.Checkpoint | None]:
-    """The run's config: preset, then the checkpoint's config when resuming, then flags given."""
-    given = {name: getattr(args, name, None) for name in CLI_FIELDS}
-    given = {k: v for k, v in given.items() if v is not None}
-    if not getattr(args, "resume", None):
-        return preset(getattr(args, "preset", "default"), **given).validate(), None
-    resumed = checkpoint.load(args.resume)
-    values = {**resumed.meta.get("config", {}), **given}
-    config = TrainConfig.from_dict(values).validate()
-    checkpoint.check_compatible(resumed, config.env_id, config.hidden)
+def run_config(
+    preset_name: str = "default", overrides: dict | None = None, resume: str | Path | None = None
+) -> tuple[TrainConfig, Snapshot | None]:
+    """The run's config: the preset, then the checkpoint's settings when resuming, then `overrides`.
+
+    Returns the config and, when resuming, the checkpoint read as a Snapshot.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if resume is None:
+        return preset(preset_name, **overrides).validate(), None
+    ckpt = checkpoint.load(resume)
+    resumed = Snapshot.from_checkpoint(ckpt)
+    config = TrainConfig.from_dict({**resumed.config.to_dict(), **overrides}).validate()
+    checkpoint.check_compatible(ckpt, config.env_id, config.hidden)
     return config, resumed
 
 
-def make_trainer(config: TrainConfig, resumed: checkpoint.Checkpoint | None) -> Trainer:
-    """A trainer, fresh or continuing a checkpoint's agent, optimiser and counters."""
+def make_trainer(config: TrainConfig, resumed: Snapshot | None = None) -> Trainer:
+    """A trainer, fresh or continuing a snapshot's agent, optimiser and counters."""
     if resumed is None:
         return Trainer(config)
     trainer = Trainer(config, agent=resumed.agent)
-    if resumed.optimizer_state and resumed.meta.get("optimizer") == config.optimizer:
+    if resumed.optimizer_state and resumed.config.optimizer == config.optimizer:
         trainer.optimizer.load_state(resumed.optimizer_state)
-    if "normaliser" in resumed.meta:
-        trainer.normaliser.load_state(resumed.meta["normaliser"])
-    trainer.progress = Progress(**resumed.meta.get("progress", {}))
+    trainer.normaliser.load_state(resumed.normaliser.state())
+    trainer.progress = Progress(**vars(resumed.progress))
     if config.episodes is not None:
-        # --episodes on resume means "this many more"
+        # episodes on resume means "this many more"
         config.episodes += trainer.progress.episode
     return trainer
 
@@ -74,7 +74,7 @@ class RunFolder:
         except OSError as exc:
             raise AcPlayError(f"cannot write the run folder {self.path}: {exc.strerror}") from None
         self.best_running_reward = float("-inf")
-        self.best: tuple | None = None  # copies of (params, config, progress, normaliser)
+        self.best: Snapshot | None = None
         self.best_written_at = time.monotonic()
         self.best_dirty = False
 
@@ -91,9 +91,8 @@ class RunFolder:
         if trainer.progress.running_reward <= self.best_running_reward:
             return
         self.best_running_reward = trainer.progress.running_reward
-        # plain copies here, the metadata only when written: a new best comes almost every episode
-        params = {k: v.copy() for k, v in trainer.agent.params.items()}
-        self.best = (params, copy.copy(trainer.config), copy.copy(trainer.progress), copy.copy(trainer.normaliser))
+        # no optimiser state and no metadata until written: a new best comes almost every episode
+        self.best = Snapshot.of(trainer, optimizer=False)
         self.best_dirty = True
         if time.monotonic() - self.best_written_at > BEST_SAVE_INTERVAL:
             self.write_best()
@@ -103,39 +102,23 @@ class RunFolder:
             return None
         self.best_dirty = False
         self.best_written_at = time.monotonic()
-        params, config, progress, normaliser = self.best
-        meta = checkpoint_meta(config, progress, normaliser)
-        return checkpoint.save(self.path / "best.npz", ActorCritic(params), meta)
-
-    def save(self, trainer: Trainer, name: str = "final.npz") -> Path:
-        return save_trainer(trainer, self.path / name)
+        return self.best.save(self.path / "best.npz")
 
     def finish(self, trainer: Trainer) -> Path:
         """After training: metrics flushed, final.npz and best.npz written, files and envs closed."""
         self.flush()
-        final = self.save(trainer)
+        final = Snapshot.of(trainer).save(self.path / "final.npz")
         self.write_best()
         self.metrics.close()
         trainer.close()
         return final
 
 
-def checkpoint_meta(config: TrainConfig, progress: Progress, normaliser: RunningNormaliser) -> dict:
-    """The metadata of a checkpoint: the run's settings and where it had got to."""
-    return {
-        "env_id": config.env_id,
-        "seed": config.seed,
-        "config": config.to_dict(),
-        "optimizer": config.optimizer,
-        "progress": vars(progress).copy(),
-        "normaliser": normaliser.state(),
-        "episode": progress.episode,
-        "env_steps": progress.env_steps,
-        "running_reward": progress.running_reward,
-    }
-
-
-def save_trainer(trainer: Trainer, path: str | Path) -> Path:
-    """A checkpoint of the trainer's agent, optimiser state and counters."""
-    meta = checkpoint_meta(trainer.config, trainer.progress, trainer.normaliser)
-    return checkpoint.save(path, trainer.agent, meta, trainer.optimizer.state())
+def summary(progress: Progress, final: Path, wall: float | None = None) -> str:
+    """The two closing lines of a run, headless or in the TUI."""
+    verdict = f"solved at episode {progress.solved_at}" if progress.solved_at else "not solved"
+    seconds = f"{wall:.2f} s, " if wall is not None else ""
+    return (
+        f"{verdict}: {progress.episode} episodes, {progress.env_steps} env steps, {seconds}"
+        f"running reward {progress.running_reward:.2f}\ncheckpoint: {final}"
+    )

@@ -180,7 +180,7 @@ class Trainer:
         count = self.config.envs
         if self.config.episodes is not None:
             count = min(count, self.config.episodes - self.progress.episode)
-        return self._runner.play(self.agent.params, count)
+        return self._runner.play(self.agent, count)
 
     def _targets(self, batch: list[Episode]) -> np.ndarray:
         """The critic's targets for every step of the batch, normalised."""
@@ -204,11 +204,14 @@ class Trainer:
         obs = np.concatenate([e.obs for e in batch])
         actions = np.concatenate([e.actions for e in batch])
         terms, grads = self.agent.loss_terms_and_grads(
-            obs, actions, targets, None, cfg.entropy, cfg.value_coef, cfg.huber_delta
+            obs,
+            actions,
+            targets,
+            entropy_coef=cfg.entropy,
+            value_coef=cfg.value_coef,
+            huber_delta=cfg.huber_delta,
+            reduction=cfg.loss_reduction,
         )
-        if cfg.loss_reduction == "sum":
-            for grad in grads.values():
-                grad *= len(actions)
         norm = grad_norm(grads)
         if not np.isfinite(norm) or not np.isfinite(terms.total):
             raise DivergedError(

@@ -1,3 +1,5 @@
+"""Shared by every test file: the CLI in a subprocess, the bundled agent, fonts and a window."""
+
 import os
 import subprocess
 import sys
@@ -5,6 +7,8 @@ import sys
 import pytest
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+WINDOW_SIZE = (800, 500)
 
 
 def run_cli(*args, timeout=120, **kwargs):
@@ -21,3 +25,48 @@ def run_cli(*args, timeout=120, **kwargs):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """The bundled CartPole-v1 checkpoint, read once."""
+    from ac_play import checkpoint
+
+    return checkpoint.load_or_bundled(None)
+
+
+@pytest.fixture(scope="session")
+def bundled_snapshot(bundled):
+    """The bundled checkpoint as a Snapshot, as `watch` and the live window see it."""
+    from ac_play.snapshot import Snapshot
+
+    return Snapshot.from_checkpoint(bundled)
+
+
+def reset_fonts() -> None:
+    """Drop fonts cached by the drawing module: they die with a font module another test quit."""
+    import pygame
+
+    from ac_play.window import draw
+
+    draw.font.cache_clear()
+    draw.text.cache_clear()
+    pygame.font.init()
+
+
+@pytest.fixture
+def fonts():
+    reset_fonts()
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A window on SDL's dummy driver, shared by the tests of one file."""
+    import pygame
+
+    from ac_play.window.display import open_window
+
+    assert os.environ["SDL_VIDEODRIVER"] == "dummy"
+    reset_fonts()
+    yield open_window("test", WINDOW_SIZE, "tests need SDL's dummy driver")
+    pygame.display.quit()

@@ -11,8 +11,13 @@ from ac_play import checkpoint
 from ac_play.agent import ActorCritic
 from ac_play.checkpoint import CheckpointError
 from ac_play.config import TrainConfig
-from ac_play.runs import make_trainer, save_trainer
+from ac_play.runs import make_trainer
+from ac_play.snapshot import Snapshot
 from ac_play.training import Trainer
+
+
+def save_trainer(trainer, path):
+    return Snapshot.of(trainer).save(path)
 
 
 @pytest.fixture
@@ -39,15 +44,32 @@ def test_round_trip_keeps_parameters_optimizer_and_metadata(trained):
     assert loaded.optimizer_state["t"][0] == trainer.optimizer.t
     np.testing.assert_array_equal(loaded.optimizer_state["m/W1"], trainer.optimizer.m["W1"])
     meta = loaded.meta
-    assert meta["env_id"] == "CartPole-v1" and meta["hidden"] == 16 and meta["episode"] == 10
-    assert meta["seed"] == 0 and meta["format_version"] == 1 and "saved_at" in meta
+    assert meta["env_id"] == "CartPole-v1" and meta["hidden"] == 16 and meta["progress"]["episode"] == 10
+    assert meta["config"]["seed"] == 0 and meta["format_version"] == 1 and "saved_at" in meta
     assert meta["config"]["lr"] == trainer.config.lr
+    # each fact once: the seed lives in the config, the episode in the progress
+    assert not {"seed", "optimizer", "episode", "env_steps", "running_reward"} & set(meta)
+
+
+def test_a_checkpoint_reads_back_as_the_snapshot_it_was_saved_from(trained):
+    trainer, path = trained
+    snapshot = Snapshot.from_checkpoint(checkpoint.load(path))
+    assert snapshot.config == trainer.config and snapshot.progress == trainer.progress
+    assert snapshot.normaliser.state() == trainer.normaliser.state()
+    np.testing.assert_array_equal(snapshot.params["Wa"], trainer.agent.params["Wa"])
+
+
+def test_an_older_checkpoint_with_duplicated_metadata_still_resumes(bundled):
+    # the bundled agent was saved before the metadata lost its copies of seed and episode
+    assert bundled.meta["episode"] == bundled.meta["progress"]["episode"]
+    snapshot = Snapshot.from_checkpoint(bundled)
+    assert snapshot.episode == bundled.meta["progress"]["episode"] and snapshot.value_normaliser is not None
 
 
 def test_resume_continues_counters_and_optimizer(trained):
     trainer, path = trained
-    loaded = checkpoint.load(path)
-    config = TrainConfig.from_dict({**loaded.meta["config"], "episodes": 5})
+    loaded = Snapshot.from_checkpoint(checkpoint.load(path))
+    config = TrainConfig.from_dict({**loaded.config.to_dict(), "episodes": 5})
     resumed = make_trainer(config, loaded)
     assert resumed.optimizer.t == trainer.optimizer.t
     stats = list(resumed.episodes())
@@ -59,8 +81,8 @@ def test_resuming_twice_gives_identical_runs(trained):
     _, path = trained
     runs = []
     for _ in range(2):
-        loaded = checkpoint.load(path)
-        trainer = make_trainer(TrainConfig.from_dict({**loaded.meta["config"], "episodes": 5}), loaded)
+        loaded = Snapshot.from_checkpoint(checkpoint.load(path))
+        trainer = make_trainer(TrainConfig.from_dict({**loaded.config.to_dict(), "episodes": 5}), loaded)
         runs.append([s.episode_return for s in trainer.episodes()] + [trainer.agent.params["W1"].sum()])
     assert runs[0] == runs[1]
 
@@ -202,3 +224,24 @@ def test_saved_file_is_a_plain_npz(tmp_path):
     path = checkpoint.save(tmp_path / "a.npz", agent, {"env_id": "CartPole-v1"})
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as archive:
         assert "meta.npy" in archive.namelist()
+
+
+@pytest.mark.parametrize(
+    "section",
+    [{"config": "fast"}, {"config": {"gamma": "high"}}, {"config": {"hidden": -3}}, {"progress": ["episode", 3]},
+     {"progress": {"episode": 1, "elapsed": 0.0, "stolen": 1}}, {"normaliser": {"mean": "zero"}}],
+)
+def test_metadata_that_describes_no_run_is_refused_with_a_reason(trained, section):
+    _, path = trained
+
+    def change(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        meta.update(section)
+        arrays["meta"] = np.array(json.dumps(meta))
+
+    rewrite(path, change)
+    if "stolen" in section.get("progress", {}):  # unknown counters of a newer version are ignored
+        assert Snapshot.from_checkpoint(checkpoint.load(path)).episode == 1
+        return
+    with pytest.raises(CheckpointError, match="ckpt.npz: metadata"):
+        Snapshot.from_checkpoint(checkpoint.load(path))

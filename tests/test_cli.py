@@ -186,7 +186,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     scored = run_cli("eval", tmp_path / "final.npz", "--episodes", "1", "--json")
     assert scored.returncode == 0
     with np.load(tmp_path / "final.npz") as npz:
-        assert json.loads(str(npz["meta"]))["episode"] == episodes
+        assert json.loads(str(npz["meta"]))["progress"]["episode"] == episodes
 
 
 def test_bench_reports_every_seed_and_the_throughput_ratio():

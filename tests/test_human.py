@@ -10,39 +10,28 @@ import numpy as np
 import pygame
 import pytest
 
-from ac_play import checkpoint, render, scores
-from ac_play.human import COUNTDOWN_MS, Game, GameClock, Policy, open_window, play, player_action
-from ac_play.human_screens import draw_game, window_size
+from ac_play.agent import ActorCritic
+from ac_play.window import scores
+from ac_play.window.human import COUNTDOWN_MS, Game, GameClock, play, player_action
+from ac_play.window.human_screens import draw_game, window_size
 
 FRAME_MS = 16.0
 
 
 @pytest.fixture(scope="module")
-def policy() -> Policy:
-    return Policy(checkpoint.load_or_bundled(None).agent)
-
-
-@pytest.fixture(scope="module")
-def display():
-    """A window on SDL's dummy driver (conftest sets it), shared by the tests of this file."""
-    assert os.environ["SDL_VIDEODRIVER"] == "dummy"
-    # fonts cached by render.py die with the font module another test file may have quit
-    render.font.cache_clear()
-    render.text.cache_clear()
-    surface = open_window(window_size(solo=False))
-    yield surface
-    pygame.display.quit()
+def policy(bundled) -> ActorCritic:
+    return bundled.agent
 
 
 @pytest.fixture
 def window(display, tmp_path, monkeypatch):
-    """The dummy window, with scores going to this test's own folder and no events left over."""
+    """The game's window size on the dummy driver, scores in this test's own folder, no events left over."""
     monkeypatch.setenv(scores.DATA_DIR_VARIABLE, str(tmp_path))
     pygame.event.clear()
-    return display
+    return pygame.display.set_mode(window_size(solo=False))
 
 
-def make_game(policy: Policy, **options) -> Game:
+def make_game(policy: ActorCritic, **options) -> Game:
     settings = {"seed": 7, "speed": 0.5, "name": "ada", **options}
     return Game(policy, "cartpole-v1.npz", **settings)
 
@@ -157,7 +146,7 @@ def test_next_round_starts_from_the_next_seed_on_both_sides(window, policy):
     assert np.array_equal(game.player.start, start_of(policy, 12))
 
 
-def start_of(policy: Policy, seed: int) -> np.ndarray:
+def start_of(policy: ActorCritic, seed: int) -> np.ndarray:
     game = make_game(policy, seed=seed)
     start_round(game)
     return game.player.start

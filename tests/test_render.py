@@ -12,25 +12,21 @@ import numpy as np
 import pygame
 import pytest
 
-from ac_play import render
+from ac_play import cartpole
 from ac_play.errors import AcPlayError
+from ac_play.window import draw as render
 
 SIZE = (800, 500)
 
 
+pytestmark = pytest.mark.usefixtures("fonts")
+
+
 @pytest.fixture(scope="module")
-def track() -> render.Track:
+def track() -> cartpole.Track:
     env = gym.make("CartPole-v1")
-    yield render.Track.from_env(env)
+    yield cartpole.Track.from_env(env)
     env.close()
-
-
-@pytest.fixture(autouse=True)
-def fonts():
-    # fonts cached by render.py die with the font module another test file may have quit
-    render.font.cache_clear()
-    render.text.cache_clear()
-    pygame.font.init()
 
 
 def drawn(scene: render.Scene, rect=None) -> pygame.Surface:
@@ -58,7 +54,7 @@ def test_track_constants_come_from_the_env(track):
 
 def test_an_env_without_a_cart_is_refused():
     with pytest.raises(AcPlayError, match="CartPole only"):
-        render.Track.from_env(gym.make("Acrobot-v1"))
+        cartpole.Track.from_env(gym.make("Acrobot-v1"))
 
 
 @pytest.mark.parametrize("theta", [-0.15, 0.0, 0.12])
@@ -66,7 +62,7 @@ def test_pole_tip_lands_where_the_angle_says(track, theta):
     scene = render.Scene(track, x=0.5, theta=theta)
     surface = drawn(scene)
     view = render.world_view(render.layout(surface.get_rect()).scene, track)
-    pivot = view.to_screen(0.5, render.CART_HEIGHT)
+    pivot = view.to_screen(0.5, cartpole.CART_HEIGHT)
     pole_pixels = 2 * track.length * view.scale
 
     def along(fraction, angle):
@@ -83,8 +79,8 @@ def test_pole_tip_lands_where_the_angle_says(track, theta):
 def test_cart_is_drawn_at_its_position_on_the_track(track):
     surface = drawn(render.Scene(track, x=-1.5))
     view = render.world_view(render.layout(surface.get_rect()).scene, track)
-    assert close_to(colour_at(surface, view.to_screen(-1.5, render.CART_HEIGHT / 3)), render.CART)
-    assert not close_to(colour_at(surface, view.to_screen(1.5, render.CART_HEIGHT / 3)), render.CART)
+    assert close_to(colour_at(surface, view.to_screen(-1.5, cartpole.CART_HEIGHT / 3)), render.CART)
+    assert not close_to(colour_at(surface, view.to_screen(1.5, cartpole.CART_HEIGHT / 3)), render.CART)
 
 
 def filled_length(surface: pygame.Surface, bar: pygame.Rect, colour) -> int:
@@ -165,7 +161,7 @@ def test_frame_scales_with_a_resized_window(track):
     view = render.world_view(render.layout(small.get_rect()).scene, track)
     tip = render.pole_tip(view, 0.0, 0.1, track)
     assert small.get_rect().collidepoint(tip)
-    assert close_to(colour_at(small, view.to_screen(0.0, render.CART_HEIGHT / 3)), render.CART)
+    assert close_to(colour_at(small, view.to_screen(0.0, cartpole.CART_HEIGHT / 3)), render.CART)
 
 
 def test_render_bench_reports_the_median_frame_time_as_json():

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ac_play import scores
+from ac_play.window import scores
 
 
 def make_score(

@@ -14,6 +14,7 @@ from textual.widgets import Input
 
 from ac_play import checkpoint
 from ac_play.config import TrainConfig
+from ac_play.snapshot import Snapshot
 from ac_play.training import DivergedError
 from ac_play.tui.app import TrainApp
 from ac_play.tui.charts import ReturnChart
@@ -266,13 +267,13 @@ async def test_reset_asks_first_then_starts_a_fresh_agent_in_a_new_run(tmp_path)
 
 @pilot_test
 async def test_after_solving_space_keeps_training(tmp_path):
-    bundled = checkpoint.load_or_bundled(None)  # an agent that has solved CartPole
-    config = TrainConfig.from_dict({**bundled.meta["config"], "episodes": None})
+    bundled = Snapshot.from_checkpoint(checkpoint.load_or_bundled(None))  # an agent that has solved CartPole
+    config = TrainConfig.from_dict({**bundled.config.to_dict(), "episodes": None})
     session = TrainingSession(config, bundled, tmp_path / "run")
     start = session.trainer.progress.episode
     app = TrainApp(session)
     async with app.run_test(size=SIZE) as pilot:
-        assert f"SOLVED at episode {bundled.meta['progress']['solved_at']:,}" in shown(app, StatsPanel)
+        assert f"SOLVED at episode {bundled.progress.solved_at:,}" in shown(app, StatsPanel)
         assert f"episode {start:,}" in shown(app, StatsPanel)
         await wait_for(pilot, lambda: app.state == "solved")  # nothing to do until asked for more
         assert "space keeps training" in log_text(app)

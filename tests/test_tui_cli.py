@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ac_play import checkpoint
-from ac_play.cli import build_parser
+from ac_play.runs import run_config
 from ac_play.tui.charts import ReturnChart
 from ac_play.tui.main import build_app
 from ac_play.tui.widgets import EventLog
@@ -68,8 +68,8 @@ def test_resume_shows_the_history_beside_the_checkpoint_and_continues(cli, tmp_p
     first = tmp_path / "first"
     trained = cli("train", "--headless", "--hidden", "16", "--episodes", "25", "--out", first)
     assert trained.returncode == 0, trained.stderr
-    args = build_parser().parse_args(["train", "--resume", str(first / "final.npz"), "--out", str(tmp_path / "more")])
-    app = build_app(args)
+    config, resumed = run_config(resume=first / "final.npz")
+    app = build_app(config, resumed, first / "final.npz", out=tmp_path / "more")
 
     async def drive():
         async with app.run_test(size=(100, 32)) as pilot:

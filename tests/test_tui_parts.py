@@ -10,14 +10,17 @@ import numpy as np
 import pytest
 
 from ac_play import checkpoint
+from ac_play.cartpole import Track
 from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
+from ac_play.snapshot import Snapshot
 from ac_play.tui.cartpole_text import BRAILLE_BASE, BrailleCanvas, draw_cartpole
 from ac_play.tui.charts import round_ticks, thin
-from ac_play.tui.session import Snapshot, TrainingSession, load_history
+from ac_play.tui.session import TrainingSession, load_history
 from ac_play.tui.widgets import parse_setting
 
-X_THRESHOLD, POLE = 2.4, 1.0  # CartPole-v1's x_threshold and 2 * length
+TRACK = Track(x_threshold=2.4, theta_threshold_radians=0.21, length=0.5, tau=0.02, max_episode_steps=500)
+"""CartPole-v1's constants: a track from -2.4 m to 2.4 m and a 1 m pole."""
 
 
 def dots(rows: list[str]) -> set[tuple[int, int]]:
@@ -41,21 +44,21 @@ def test_canvas_puts_the_bottom_left_dot_in_the_last_row_first_column():
 
 
 def test_an_upright_pole_stands_straight_above_the_cart_centre():
-    raised = dots(draw_cartpole(0.0, 0.0, 30, 6, X_THRESHOLD, POLE))
+    raised = dots(draw_cartpole(0.0, 0.0, 30, 6, TRACK))
     top = max(y for _, y in raised)
     tip_xs = {x for x, y in raised if y == top}
     assert tip_xs <= {29, 30}  # the middle of 60 dots, two dots wide
 
 
 def test_a_pole_leaning_right_has_its_tip_right_of_the_cart():
-    raised = dots(draw_cartpole(0.0, 0.2, 30, 6, X_THRESHOLD, POLE))
+    raised = dots(draw_cartpole(0.0, 0.2, 30, 6, TRACK))
     top = max(y for _, y in raised)
     assert min(x for x, y in raised if y == top) > 31
 
 
 def test_the_cart_moves_with_x_and_the_track_spans_the_limits():
-    left = dots(draw_cartpole(-2.0, 0.0, 30, 6, X_THRESHOLD, POLE))
-    right = dots(draw_cartpole(2.0, 0.0, 30, 6, X_THRESHOLD, POLE))
+    left = dots(draw_cartpole(-2.0, 0.0, 30, 6, TRACK))
+    right = dots(draw_cartpole(2.0, 0.0, 30, 6, TRACK))
     assert {(0, 0), (59, 0)} <= left  # the track: -x_threshold to +x_threshold
     cart_left = np.mean([x for x, y in left if y == 2])
     cart_right = np.mean([x for x, y in right if y == 2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -11,30 +12,17 @@ import pygame
 import pytest
 from PIL import Image
 
-from ac_play import checkpoint, render
-from ac_play.playthrough import KICK_ANGULAR_VELOCITY, Playthrough, ValueScale
-from ac_play.viewer import END_HOLD, MAX_SPEED, MIN_SPEED, Viewer, open_window
-
-
-@pytest.fixture(scope="module")
-def bundled():
-    return checkpoint.load_or_bundled(None)
-
-
-@pytest.fixture(scope="module")
-def display():
-    assert os.environ["SDL_VIDEODRIVER"] == "dummy"
-    render.font.cache_clear()
-    render.text.cache_clear()
-    yield open_window("test")
-    pygame.display.quit()
+from ac_play.returns import RunningNormaliser
+from ac_play.window import draw as render
+from ac_play.window.playthrough import KICK_ANGULAR_VELOCITY, Playthrough
+from ac_play.window.viewer import END_HOLD, MAX_SPEED, MIN_SPEED, Viewer
 
 
 @pytest.fixture
-def viewer(display, bundled):
+def viewer(display, bundled_snapshot):
     pygame.event.clear()
-    play = Playthrough(bundled.agent, bundled.env_id, ValueScale.from_meta(bundled.meta), seed=3)
-    yield Viewer(play, bundled.name)
+    play = Playthrough(bundled_snapshot, seed=3)
+    yield Viewer(play, "cartpole-v1.npz")
     play.close()
 
 
@@ -156,9 +144,9 @@ def test_a_resized_window_is_drawn_to_its_new_size(viewer):
     pygame.display.set_mode((800, 500), pygame.RESIZABLE)
 
 
-def test_finished_episode_shows_critic_and_return_to_go_then_the_budget_ends_the_run(display, bundled):
-    play = Playthrough(bundled.agent, bundled.env_id, ValueScale.from_meta(bundled.meta), seed=0)
-    viewer = Viewer(play, bundled.name, speed=8.0, episodes=1)
+def test_finished_episode_shows_critic_and_return_to_go_then_the_budget_ends_the_run(display, bundled_snapshot):
+    play = Playthrough(bundled_snapshot, seed=0)
+    viewer = Viewer(play, "cartpole-v1.npz", speed=8.0, episodes=1)
     while not play.done:
         viewer.advance(0.25)
     scene = viewer.scene()
@@ -171,8 +159,8 @@ def test_finished_episode_shows_critic_and_return_to_go_then_the_budget_ends_the
     play.close()
 
 
-def test_critic_is_shown_in_return_units_with_the_checkpoints_normaliser(bundled):
-    play = Playthrough(bundled.agent, bundled.env_id, ValueScale.from_meta(bundled.meta), seed=0)
+def test_critic_is_shown_in_return_units_with_the_checkpoints_normaliser(bundled_snapshot):
+    play = Playthrough(bundled_snapshot, seed=0)
     assert play.scale.units == "return"
     while not play.done:
         play.step()
@@ -182,8 +170,9 @@ def test_critic_is_shown_in_return_units_with_the_checkpoints_normaliser(bundled
     play.close()
 
 
-def test_without_normaliser_stats_returns_to_go_are_normalised_over_the_episode(bundled):
-    play = Playthrough(bundled.agent, bundled.env_id, ValueScale(0.99, None), seed=0)
+def test_without_normaliser_stats_returns_to_go_are_normalised_over_the_episode(bundled_snapshot):
+    unseen = dataclasses.replace(bundled_snapshot, normaliser=RunningNormaliser())  # as the notebook preset saves
+    play = Playthrough(unseen, seed=0)
     for _ in range(60):
         play.kick(1)
         play.step()

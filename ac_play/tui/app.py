@@ -278,7 +278,7 @@ class TrainApp(App[Path | None]):
     @work(thread=True, group="evaluate")
     def evaluate_policy(self) -> None:
         snapshot = self.session.snapshot
-        returns = evaluate(snapshot.agent(), snapshot.config.env_id, EVAL_EPISODES, greedy=True)
+        returns = evaluate(snapshot.agent, snapshot.config.env_id, EVAL_EPISODES, greedy=True)
         self.post_message(EvaluationDone(snapshot.progress.episode, float(returns.mean()), float(returns.std()),
                                          float(returns.min()), float(returns.max()), len(returns)))
 

@@ -96,13 +96,14 @@ async def tui_run(config: TrainConfig, out: Path, probe: bool) -> dict:
     return result
 
 
-def run_tui_bench(args) -> int:
+def run_tui_bench(env_id: str, seeds: int = 10, envs: int = 1, json_out: bool = False) -> int:
+    """`ac-play bench --tui`: for each seed, the same training headless and under the TUI."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="ac-play-bench-") as scratch:
-        for seed in range(args.seeds):
-            config = TrainConfig(env_id=args.env_id, seed=seed, envs=args.envs or 1, episodes=EPISODES)
+        for seed in range(seeds):
+            config = TrainConfig(env_id=env_id, seed=seed, envs=envs, episodes=EPISODES)
             headless, steps = headless_seconds(config, Path(scratch) / f"headless-{seed}")
-            config = TrainConfig(env_id=args.env_id, seed=seed, envs=args.envs or 1, episodes=EPISODES)
+            config = TrainConfig(env_id=env_id, seed=seed, envs=envs, episodes=EPISODES)
             tui = asyncio.run(tui_run(config, Path(scratch) / f"tui-{seed}", probe=True))
             if tui["env_steps"] != steps:
                 raise RuntimeError("the TUI run did different work from the headless run")
@@ -110,7 +111,7 @@ def run_tui_bench(args) -> int:
                          "ratio": headless / tui["seconds"]})
     summary = {
         "episodes": EPISODES,
-        "seeds": args.seeds,
+        "seeds": seeds,
         "size": f"{SIZE[0]}x{SIZE[1]}",
         "median_ratio": statistics.median(r["ratio"] for r in rows),
         "median_headless_steps_per_s": statistics.median(r["env_steps"] / r["headless_s"] for r in rows),
@@ -120,7 +121,7 @@ def run_tui_bench(args) -> int:
         "median_pause_halted_ms": 1000 * statistics.median(r["halted"] for r in rows),
         "max_pause_halted_ms": 1000 * max(r["halted"] for r in rows),
     }
-    if args.json:
+    if json_out:
         print(json.dumps({"runs": rows, **summary}))
         return 0
     print(f"{'seed':>4} {'steps':>8} {'headless s':>10} {'TUI s':>7} {'ratio':>6} {'shown ms':>9} {'halted ms':>9}")

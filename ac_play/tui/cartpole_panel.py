@@ -11,12 +11,13 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ac_play.agent import choose
+from ac_play.cartpole import ACTION_ARROWS, Track, is_cartpole
+from ac_play.snapshot import Snapshot
 from ac_play.tui.cartpole_text import draw_cartpole
-from ac_play.tui.session import Snapshot
 
 FRAMES_PER_SECOND = 12
 """Slower than the env's 50 Hz: easy on the eye and on the training thread's share of the CPU."""
-ACTION_NAMES = {"CartPole-v1": ("←", "→"), "CartPole-v0": ("←", "→")}
 
 
 class CartPolePanel(Widget):
@@ -34,7 +35,7 @@ class CartPolePanel(Widget):
         self.env = gym.make(env_id)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
-        self.drawable = hasattr(self.env.unwrapped, "x_threshold")
+        self.track = Track.from_env(self.env) if is_cartpole(env_id) else None
         self.obs, _ = self.env.reset(seed=seed)
         self.policy = snapshot()
         self.steps = 0
@@ -64,8 +65,7 @@ class CartPolePanel(Widget):
         if not self.running:
             return
         # the probabilities on screen, worked out in show_frame, are the ones that choose
-        action = int(np.searchsorted(np.cumsum(self.probs), self.rng.random()))
-        action = min(action, len(self.probs) - 1)
+        action = int(choose(self.probs[None], self.rng)[0])
         self.obs, _, terminated, truncated, _ = self.env.step(action)
         self.steps += 1
         if terminated or truncated:
@@ -75,24 +75,19 @@ class CartPolePanel(Widget):
 
     def show_frame(self) -> None:
         """The drawing fills the panel; probabilities and the value go in its bottom border."""
-        probs, values = self.policy.agent().forward(self.obs)
+        probs, values = self.policy.agent.forward(self.obs)
         self.probs = probs[0]
         value = float(self.policy.normaliser.denormalise(values)[0])
-        names = ACTION_NAMES.get(self.env_id, [f"a{i}" for i in range(len(self.probs))])
+        names = ACTION_ARROWS if self.track else [f"a{i}" for i in range(len(self.probs))]
         choices = zip(names, self.probs, strict=True)
         self.border_title = f"policy · step {self.steps}"
         self.border_subtitle = " ".join(f"{name}{p:.2f}" for name, p in choices) + f" value {value:.1f}"
-        if not self.drawable:
+        if self.track is None:
             self.rows, self.colour = [f"(no drawing for {self.env_id})"], "dim"
         else:
-            env = self.env.unwrapped
             x, theta = float(self.obs[0]), float(self.obs[2])
-            self.rows = draw_cartpole(
-                x, theta, max(self.size.width, 10), max(self.size.height, 2), env.x_threshold, 2 * env.length
-            )
-            # yellow once the cart or the pole is half way to where the episode ends
-            near_edge = abs(x) > env.x_threshold / 2 or abs(theta) > env.theta_threshold_radians / 2
-            self.colour = "yellow" if near_edge else "bold"
+            self.rows = draw_cartpole(x, theta, max(self.size.width, 10), max(self.size.height, 2), self.track)
+            self.colour = "yellow" if self.track.danger(x, theta) > 0 else "bold"
         self.line_style = self.rich_style + Style.parse(self.colour)  # once per frame, not per line
         self.refresh()
 

@@ -2,22 +2,20 @@
 
 Each terminal cell holds a 2 x 4 grid of braille dots, and a cell is about twice as tall as it
 is wide, so dots are close to square and one scale serves both axes. The scale comes from the
-env: the drawing spans the track from -x_threshold to +x_threshold (beyond it the episode ends),
-and the pole is 2 * length long, as gymnasium's own renderer draws it.
+env (`cartpole.Track`): the drawing spans the track from -x_threshold to +x_threshold (beyond it
+the episode ends), and the pole is 2 * length long, as gymnasium's own renderer draws it.
 """
 
 from __future__ import annotations
 
 import math
 
+from ac_play.cartpole import CART_HEIGHT, CART_WIDTH, Track
+
 BRAILLE_BASE = 0x2800
 # bit of each dot, indexed [row][column] inside one cell (Unicode braille pattern order)
 DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 
-CART_WIDTH = 0.4
-"""Cart width in metres: gymnasium draws a 50 px cart beside a 125 px (1 m) pole."""
-CART_HEIGHT = 0.24
-"""Cart height in metres (gymnasium's 30 px at the same scale)."""
 
 
 class BrailleCanvas:
@@ -47,14 +45,13 @@ class BrailleCanvas:
         return ["".join(chr(BRAILLE_BASE + bits) for bits in row) for row in self.cells]
 
 
-def draw_cartpole(
-    x: float, theta: float, width: int, height: int, x_threshold: float, pole_length: float
-) -> list[str]:
+def draw_cartpole(x: float, theta: float, width: int, height: int, track: Track) -> list[str]:
     """Rows of braille text showing a cart at position x (m) with its pole at angle theta (rad).
 
     theta is measured from upright, positive to the right, as in gymnasium's CartPole.
     """
     canvas = BrailleCanvas(width, height)
+    x_threshold, pole_length = track.x_threshold, track.pole_length
     scale = (canvas.dots_x - 1) / (2 * x_threshold)  # dots per metre
     track_y = 0
     canvas.line(0, track_y, canvas.dots_x - 1, track_y)

@@ -1,4 +1,4 @@
-"""`w`: the pygame window of the current policy, in its own process (ac_play.live).
+"""`w`: the pygame window of the current policy, in its own process (ac_play.window.live).
 
 The TUI process never imports pygame: `LiveWindow` spawns a process that does. This module
 only starts it, feeds it the newest snapshot's weights twice a second, and closes it.
@@ -39,12 +39,9 @@ class LiveLink:
     def open(self) -> None:
         """In a thread: spawning a process and starting pygame takes a moment."""
         session = self.app.session
-        try:
-            from ac_play.live import LiveWindow
-        except ImportError:
-            self.app.call_from_thread(self.app.log_event, "the live window is not available in this version")
-            return
-        window = LiveWindow(session.trainer.config.env_id, f"training {session.run_dir.name}")
+        from ac_play.window.live import LiveWindow
+
+        window = LiveWindow(f"training {session.run_dir.name}")
         try:
             # Textual swaps sys.stderr for an object with no file descriptor, and multiprocessing
             # hands stderr's descriptor to the helper process it spawns: lend it the real one
@@ -72,7 +69,7 @@ class LiveLink:
             return
         snapshot = self.app.session.snapshot
         if snapshot is not self.sent:
-            self.window.send_training(snapshot.params, snapshot.config, snapshot.progress.episode, snapshot.normaliser)
+            self.window.send(snapshot)
             self.sent = snapshot
 
     def close(self) -> None:

@@ -10,47 +10,13 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from ac_play import checkpoint
-from ac_play.agent import ActorCritic
 from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
-from ac_play.returns import RunningNormaliser
-from ac_play.runs import RunFolder, checkpoint_meta, make_trainer, new_run_dir
-from ac_play.training import EpisodeStats, Progress, Trainer
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Copies of everything a checkpoint holds, taken between two updates."""
-
-    params: dict[str, np.ndarray]
-    optimizer_state: dict[str, np.ndarray]
-    config: TrainConfig
-    progress: Progress
-    normaliser: RunningNormaliser
-
-    @classmethod
-    def of(cls, trainer: Trainer) -> Snapshot:
-        """Call only from the thread that runs the trainer (or while it is idle)."""
-        return cls(
-            params={k: v.copy() for k, v in trainer.agent.params.items()},
-            optimizer_state={k: np.copy(v) for k, v in trainer.optimizer.state().items()},
-            config=copy.copy(trainer.config),
-            progress=copy.copy(trainer.progress),
-            normaliser=copy.copy(trainer.normaliser),
-        )
-
-    def agent(self) -> ActorCritic:
-        return ActorCritic(self.params)
-
-    def save(self, path: Path) -> Path:
-        meta = checkpoint_meta(self.config, self.progress, self.normaliser)
-        return checkpoint.save(path, self.agent(), meta, self.optimizer_state)
+from ac_play.runs import RunFolder, make_trainer, new_run_dir
+from ac_play.snapshot import Snapshot
+from ac_play.training import EpisodeStats
 
 
 class TrainingSession:
@@ -59,7 +25,7 @@ class TrainingSession:
     def __init__(
         self,
         config: TrainConfig,
-        resumed: checkpoint.Checkpoint | None = None,
+        resumed: Snapshot | None = None,
         out: str | Path | None = None,
         root: Path = Path("runs"),
     ):

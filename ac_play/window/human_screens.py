@@ -1,6 +1,6 @@
 """The screens of `ac-play human`: the title, and the split screen with its countdown, pause and result.
 
-Each side of the split screen is one `render.draw_frame`; this module adds only what belongs to
+Each side of the split screen is one `draw.draw_frame`; this module adds only what belongs to
 the game (rules, the countdown, the score of the round and the session) on top.
 """
 
@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from ac_play import render
+from ac_play.window import draw
 
 if TYPE_CHECKING:
-    from ac_play.human import Game, Side
+    from ac_play.window.human import Game, Side
 
 SIDE_SIZE = (640, 560)
 STATUS_HEIGHT = 44
@@ -31,7 +31,7 @@ def window_size(solo: bool) -> tuple[int, int]:
 
 
 def draw_game(surface: pygame.Surface, game: Game) -> None:
-    surface.fill(render.BACKGROUND)
+    surface.fill(draw.BACKGROUND)
     if game.state == "title" or game.player is None:
         draw_title(surface, game)
         return
@@ -40,7 +40,7 @@ def draw_game(surface: pygame.Surface, game: Game) -> None:
     if game.state == "countdown":
         draw_countdown(surface, game)
     elif game.state == "paused":
-        draw_box(surface, [("Paused", 44, render.TEXT)], keys="Enter / space: go on    r: restart    Esc: leave")
+        draw_box(surface, [("Paused", 44, draw.TEXT)], keys="Enter / space: go on    r: restart    Esc: leave")
     elif game.state == "result":
         draw_result(surface, game)
 
@@ -54,18 +54,15 @@ def side_rects(surface: pygame.Surface, count: int) -> list[pygame.Rect]:
 def draw_sides(surface: pygame.Surface, game: Game) -> None:
     sides = [side for side in (game.player, game.opponent) if side is not None]
     for side, rect in zip(sides, side_rects(surface, len(sides)), strict=True):
-        render.draw_frame(surface, scene_for(side, game, human=side is game.player), rect)
+        draw.draw_frame(surface, scene_for(side, game, human=side is game.player), rect)
 
 
-def scene_for(side: Side, game: Game, human: bool) -> render.Scene:
+def scene_for(side: Side, game: Game, human: bool) -> draw.Scene:
     """A side's frame: the player's probabilities are the agent's hint, shown only when asked for."""
-    x, x_dot, theta, theta_dot = (float(v) for v in side.obs[:4])
-    return render.Scene(
+    return draw.Scene(
         track=side.track,
-        x=x,
-        x_dot=x_dot,
-        theta=theta,
-        theta_dot=theta_dot,
+        x=float(side.obs[0]),
+        theta=float(side.obs[2]),
         probs=None if human and not game.hint else [float(p) for p in side.probs],
         # the agent's highlighted bar is the action it takes in the state shown, as in watch
         action=side.action if human or side.done else side.greedy_action(),
@@ -88,31 +85,31 @@ def scene_for(side: Side, game: Game, human: bool) -> render.Scene:
 def draw_status(surface: pygame.Surface, game: Game) -> None:
     """The bottom line: the keys on the left, the round, speed and session record on the right."""
     bar = pygame.Rect(0, surface.get_height() - STATUS_HEIGHT, surface.get_width(), STATUS_HEIGHT)
-    surface.fill(render.PANEL, bar)
+    surface.fill(draw.PANEL, bar)
     keys = f"arrows or A/D: push    h: hint ({'on' if game.hint else 'off'})    Esc: pause    q: quit"
-    surface.blit(render.text(keys, 22, render.DIM_TEXT), (12, bar.y + 13))
+    surface.blit(draw.text(keys, 22, draw.DIM_TEXT), (12, bar.y + 13))
     record = game.record
     right = f"round {game.round_number}  seed {game.round_seed}  {game.speed:g}x ({game.steps_per_second:g} steps/s)  "
     if not game.solo:
         right += f"session {record['wins']}W {record['ties']}T {record['losses']}L  "
-    label = render.text(right + f"best {record['best']}", 22, render.TEXT)
+    label = draw.text(right + f"best {record['best']}", 22, draw.TEXT)
     surface.blit(label, label.get_rect(topright=(bar.right - 12, bar.y + 13)))
 
 
 def draw_countdown(surface: pygame.Surface, game: Game) -> None:
     number = max(1, math.ceil(game.countdown_ms / 1000))
     ready = "get ready: hold Left / Right (or A / D)"
-    draw_box(surface, [(str(number), 120, render.POLE), (ready, 30, render.TEXT)])
+    draw_box(surface, [(str(number), 120, draw.POLE), (ready, 30, draw.TEXT)])
 
 
 def outcome(game: Game) -> tuple[str, tuple[int, int, int]]:
     player, opponent = game.player, game.opponent
     if opponent is None:
-        return f"You kept the pole up for {player.steps} steps", render.TEXT
+        return f"You kept the pole up for {player.steps} steps", draw.TEXT
     if player.steps > opponent.steps:
         return "You beat the agent!", GOOD
     if player.steps == opponent.steps:
-        return "A tie with the agent", render.POLE
+        return "A tie with the agent", draw.POLE
     return "The agent wins this round", BAD
 
 
@@ -126,7 +123,7 @@ def draw_result(surface: pygame.Surface, game: Game) -> None:
     session = f"this session: {plural(record['rounds'], 'round')}, your best {record['best']} steps"
     if not game.solo:
         session += f", {record['wins']} won, {record['ties']} tied, {record['losses']} lost"
-    lines = [(headline, 44, colour), (steps, 28, render.TEXT), (session, 24, render.DIM_TEXT)]
+    lines = [(headline, 44, colour), (steps, 28, draw.TEXT), (session, 24, draw.DIM_TEXT)]
     if game.notice:
         lines.append((game.notice, 20, BAD))
     draw_box(surface, lines, keys="Enter / r: another round    Esc: title    q: quit", low=True)
@@ -138,9 +135,9 @@ def plural(count: int, noun: str) -> str:
 
 def draw_box(surface: pygame.Surface, lines: list[tuple[str, int, tuple]], keys: str = "", low: bool = False) -> None:
     """Centred lines of text on a dark translucent panel over the split screen (or its lower part)."""
-    rendered = [render.text(words, size, colour, size >= 40) for words, size, colour in lines]
+    rendered = [draw.text(words, size, colour, size >= 40) for words, size, colour in lines]
     if keys:
-        rendered.append(render.text(keys, 22, render.DIM_TEXT))
+        rendered.append(draw.text(keys, 22, draw.DIM_TEXT))
     width = min(surface.get_width() - 40, max(image.get_width() for image in rendered) + 80)
     height = sum(image.get_height() + 10 for image in rendered) + 36
     box = pygame.Rect(0, 0, width, height)
@@ -151,7 +148,7 @@ def draw_box(surface: pygame.Surface, lines: list[tuple[str, int, tuple]], keys:
     shade = pygame.Surface(box.size, pygame.SRCALPHA)
     shade.fill(SHADE)
     surface.blit(shade, box)
-    pygame.draw.rect(surface, render.GRID, box, 2, border_radius=8)
+    pygame.draw.rect(surface, draw.GRID, box, 2, border_radius=8)
     y = box.y + 18
     for image in rendered:
         surface.blit(image, image.get_rect(midtop=(box.centerx, y)))
@@ -166,24 +163,24 @@ def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
     if game.solo:
         opponent = "You play alone (--solo)."
     return [
-        ("CartPole: keep it up" if game.solo else "CartPole: you against the agent", 52, render.TEXT),
-        ("Keep the pole up for as long as you can.", 30, render.TEXT),
-        (opponent, 26, render.DIM_TEXT),
-        ("Hold the Left / Right arrow keys (or A / D) to push the cart.", 28, render.CART),
-        (game.no_key_rule, 26, render.POLE),
+        ("CartPole: keep it up" if game.solo else "CartPole: you against the agent", 52, draw.TEXT),
+        ("Keep the pole up for as long as you can.", 30, draw.TEXT),
+        (opponent, 26, draw.DIM_TEXT),
+        ("Hold the Left / Right arrow keys (or A / D) to push the cart.", 28, draw.CART),
+        (game.no_key_rule, 26, draw.POLE),
         (
             f"A round ends when the pole leans past {math.degrees(track.theta_threshold_radians):.0f}\u00b0, "
             f"the cart goes {track.x_threshold:g} m from the centre, or after {limit}.",
             24,
-            render.DIM_TEXT,
+            draw.DIM_TEXT,
         ),
         (
             f"speed {game.speed:g}x ({game.steps_per_second:g} steps a second)    "
             f"first seed {game.seed}    scores are saved as {game.name!r}",
             24,
-            render.DIM_TEXT,
+            draw.DIM_TEXT,
         ),
-        ("h shows the agent's advice (its probabilities for your state)", 24, render.DIM_TEXT),
+        ("h shows the agent's advice (its probabilities for your state)", 24, draw.DIM_TEXT),
     ]
 
 

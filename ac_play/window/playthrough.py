@@ -10,39 +10,32 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from ac_play.agent import ActorCritic
+from ac_play.agent import choose
 from ac_play.returns import RunningNormaliser, discounted_returns, normalise
+from ac_play.snapshot import Snapshot
 
 KICK_ANGULAR_VELOCITY = 0.5
 """rad/s added to the pole's angular velocity by a push: a nudge a good policy survives,
 about what two steps of full force add, not a blow that makes the fall certain."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ValueScale:
     """How to show the critic's output next to the return that really followed.
 
-    The critic learns normalised returns. With the trainer's running normaliser stats (saved in
-    the checkpoint's metadata), its value goes back to discounted-return units (raw = mean +
-    value * max(std, 1)) and is compared with the raw return-to-go. Without them (the per-episode
-    normalisation of the notebook preset) the values stay normalised and the finished episode's
-    returns-to-go are normalised the same way, over that episode.
+    The critic learns normalised returns. With the trainer's running normaliser (a snapshot's,
+    saved in a checkpoint's metadata), its value goes back to discounted-return units
+    (raw = mean + value * max(std, 1)) and is compared with the raw return-to-go. Without one
+    (the per-episode normalisation of the notebook preset) the values stay normalised and the
+    finished episode's returns-to-go are normalised the same way, over that episode.
     """
 
     gamma: float = 0.99
-    normaliser: dict | None = None
+    running: RunningNormaliser | None = None
 
     @classmethod
-    def from_meta(cls, meta: dict) -> ValueScale:
-        gamma = float(meta.get("config", {}).get("gamma", cls.gamma))
-        return cls(gamma, meta.get("normaliser"))
-
-    def __post_init__(self) -> None:
-        # built once: values() runs on every step the viewer draws
-        self.running: RunningNormaliser | None = None
-        if self.normaliser and self.normaliser.get("seen"):
-            self.running = RunningNormaliser()
-            self.running.load_state(self.normaliser)
+    def of(cls, snapshot: Snapshot) -> ValueScale:
+        return cls(snapshot.gamma, snapshot.value_normaliser)
 
     @property
     def units(self) -> str:
@@ -66,14 +59,18 @@ class ValueScale:
 class Playthrough:
     """The env, the agent, and the current episode's history."""
 
-    def __init__(self, agent: ActorCritic, env_id: str, scale: ValueScale, seed: int = 0, greedy: bool = True):
-        self.agent = agent
-        self.env = gym.make(env_id)
-        self.scale = scale
+    def __init__(self, snapshot: Snapshot, seed: int = 0, greedy: bool = True):
+        self.env = gym.make(snapshot.config.env_id)
         self.greedy = greedy
         self.rng = np.random.default_rng(seed)
         self.seed: int | None = seed
+        self.use(snapshot)
         self.reset()
+
+    def use(self, snapshot: Snapshot) -> None:
+        """Play with these weights from the next decision on (the live window: from the next episode)."""
+        self.agent = snapshot.agent
+        self.scale = ValueScale.of(snapshot)
 
     def reset(self) -> None:
         """Start a new episode (seeded once; later resets continue the env's own generator)."""
@@ -87,17 +84,11 @@ class Playthrough:
 
     def _decide(self) -> None:
         """What the actor and the critic make of the current state; records its value."""
-        probs, critic = self.agent.forward(self.obs[None, :])
+        probs, critic = self.agent.forward(self.obs)
         self.probs = probs[0]
         self.value = float(self.scale.values(critic)[0])
         self.values.append(self.value)
-        self.action = self.choose(self.probs)
-
-    def choose(self, probs: np.ndarray) -> int:
-        if self.greedy:
-            return int(probs.argmax())
-        # compare one uniform draw with the cumulative probabilities (no global random state)
-        return int(min(np.searchsorted(np.cumsum(probs), self.rng.random(), side="right"), len(probs) - 1))
+        self.action = int(choose(probs, None if self.greedy else self.rng)[0])
 
     def step(self) -> None:
         """Take the chosen action; at the end of the episode, work out the returns-to-go."""
@@ -107,7 +98,7 @@ class Playthrough:
         self.rewards.append(float(reward))
         if terminated or truncated:
             self.done = True
-            _, critic = self.agent.forward(self.obs[None, :])
+            _, critic = self.agent.forward(self.obs)
             last_value = float(self.scale.values(critic)[0])
             self.returns_to_go = self.scale.returns_to_go(
                 np.array(self.rewards), last_value, bool(truncated and not terminated)

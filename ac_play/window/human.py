@@ -9,18 +9,18 @@ same methods with posted key events and no wall clock.
 from __future__ import annotations
 
 import getpass
-import os
-import sys
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 import pygame
 
-from ac_play import checkpoint, render, scores
-from ac_play.agent import ActorCritic
+from ac_play import checkpoint
+from ac_play.agent import ActorCritic, choose
+from ac_play.cartpole import Track, is_cartpole
 from ac_play.errors import AcPlayError
-from ac_play.human_screens import draw_game, window_size
+from ac_play.window import scores
+from ac_play.window.display import open_window
+from ac_play.window.human_screens import draw_game, window_size
 
 MIN_SPEED, MAX_SPEED = 0.25, 2.0
 DEFAULT_SPEED = 0.5  # 25 steps a second: 50 (the env's 1 / tau) is too fast for most people
@@ -59,17 +59,6 @@ def player_action(left_held: bool, right_held: bool, step: int) -> int:
     return step % 2
 
 
-class Policy:
-    """The agent's view of a state: probabilities of each action and the critic's value."""
-
-    def __init__(self, agent: ActorCritic):
-        self.agent = agent
-
-    def look(self, obs: np.ndarray) -> tuple[np.ndarray, float]:
-        probs, values = self.agent.forward(np.asarray(obs, dtype=np.float64)[None, :])
-        return probs[0], float(values[0])
-
-
 class Side:
     """One cart: an env reset from the round's seed, stepped one action at a time.
 
@@ -77,11 +66,11 @@ class Side:
     for the agent's own moves, the hint and the value chart.
     """
 
-    def __init__(self, env_id: str, seed: int, label: str, policy: Policy):
+    def __init__(self, env_id: str, seed: int, label: str, agent: ActorCritic):
         self.label = label
-        self.policy = policy
+        self.agent = agent
         self.env = gym.make(env_id)
-        self.track = render.Track.from_env(self.env)
+        self.track = Track.from_env(self.env)
         self.obs, _ = self.env.reset(seed=seed)
         self.start = self.obs.copy()
         self.steps = 0
@@ -95,7 +84,8 @@ class Side:
         return self.terminated or self.truncated
 
     def look(self) -> None:
-        self.probs, self.value = self.policy.look(self.obs)
+        probs, values = self.agent.forward(self.obs)
+        self.probs, self.value = probs[0], float(values[0])
         self.values.append(self.value)
 
     def step(self, action: int) -> None:
@@ -106,7 +96,7 @@ class Side:
         self.look()
 
     def greedy_action(self) -> int:
-        return int(np.argmax(self.probs))
+        return int(choose(self.probs[None], None)[0])
 
     def ending(self) -> str:
         """Why the episode ended, in words ("" while it goes on)."""
@@ -125,7 +115,7 @@ class Game:
 
     def __init__(
         self,
-        policy: Policy,
+        agent: ActorCritic,
         agent_name: str,
         env_id: str = "CartPole-v1",
         seed: int = 0,
@@ -134,10 +124,10 @@ class Game:
         name: str = "player",
         scores_file: Path | None = None,
     ):
-        self.policy, self.agent_name, self.env_id = policy, agent_name, env_id
+        self.agent, self.agent_name, self.env_id = agent, agent_name, env_id
         self.seed, self.speed, self.solo, self.name = seed, speed, solo, name
         self.scores_file = scores_file
-        self.track = render.Track.from_env_id(env_id)  # limits and tau, for the rules and the clock
+        self.track = Track.from_env_id(env_id)  # limits and tau, for the rules and the clock
         # speed 1 is the simulation's real time: one step every tau seconds (50 a second for CartPole)
         self.steps_per_second = speed / self.track.tau
         self.state = "title"
@@ -222,8 +212,8 @@ class Game:
     def new_round(self) -> None:
         self.close_round()
         self.round_number += 1
-        self.player = Side(self.env_id, self.round_seed, self.name, self.policy)
-        self.opponent = None if self.solo else Side(self.env_id, self.round_seed, self.agent_name, self.policy)
+        self.player = Side(self.env_id, self.round_seed, self.name, self.agent)
+        self.opponent = None if self.solo else Side(self.env_id, self.round_seed, self.agent_name, self.agent)
         self.clock = GameClock(self.steps_per_second)
         self.countdown_ms = COUNTDOWN_MS
         self.notice = ""
@@ -272,30 +262,7 @@ class Game:
 # the window
 
 
-NO_DISPLAY = "no display to open the game window on ({reason}); `ac-play human` needs a desktop session"
-
-
-def open_window(size: tuple[int, int]) -> pygame.Surface:
-    """A pygame window, or AcPlayError when there is no display to put it on."""
-    chosen = os.environ.get("SDL_VIDEODRIVER", "")
-    display_set = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if sys.platform.startswith("linux") and not (chosen or display_set):
-        # refuse before SDL tries, which would print complaints of its own
-        raise AcPlayError(NO_DISPLAY.format(reason="neither DISPLAY nor WAYLAND_DISPLAY is set"))
-    try:
-        pygame.display.init()
-        pygame.font.init()
-        window = pygame.display.set_mode(size)
-    except pygame.error as exc:
-        pygame.quit()
-        raise AcPlayError(NO_DISPLAY.format(reason=str(exc) or "pygame error")) from None
-    # without a display SDL may fall back to an invisible window: refuse it unless asked for
-    driver = pygame.display.get_driver()
-    if driver in ("offscreen", "dummy") and chosen not in ("offscreen", "dummy"):
-        pygame.quit()
-        raise AcPlayError(NO_DISPLAY.format(reason=f"SDL found only its invisible {driver} driver"))
-    pygame.display.set_caption("ac-play human")
-    return window
+HUMAN_ADVICE = "`ac-play human` needs a desktop session"
 
 
 def play(game: Game, window: pygame.Surface) -> None:
@@ -309,24 +276,17 @@ def play(game: Game, window: pygame.Surface) -> None:
         pygame.display.flip()
 
 
-def make_game(args) -> Game:
-    """A Game from the command line's flags, with the opponent loaded and checked."""
-    if not MIN_SPEED <= args.speed <= MAX_SPEED:
-        raise AcPlayError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {args.speed:g}")
-    if args.seed < 0:
-        raise AcPlayError(f"--seed must be 0 or more, not {args.seed}")
-    ckpt = checkpoint.load_or_bundled(args.agent)
-    if not ckpt.env_id.startswith("CartPole"):
+def make_game(
+    agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEED, solo: bool = False, name: str | None = None
+) -> Game:
+    """A Game against the checkpoint at `agent_path` (the bundled agent when None), loaded and checked."""
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise AcPlayError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
+    ckpt = checkpoint.load_or_bundled(agent_path)
+    if not is_cartpole(ckpt.env_id):
         raise AcPlayError(f"{ckpt.path} plays {ckpt.env_id}; `ac-play human` is a CartPole game")
-    return Game(
-        Policy(ckpt.agent),
-        ckpt.name,
-        env_id=ckpt.env_id,
-        seed=args.seed,
-        speed=args.speed,
-        solo=args.solo,
-        name=args.name or default_name(),
-    )
+    return Game(ckpt.agent, ckpt.name, env_id=ckpt.env_id, seed=seed, speed=speed, solo=solo,
+                name=name or default_name())
 
 
 def default_name() -> str:
@@ -336,11 +296,11 @@ def default_name() -> str:
         return "player"
 
 
-def run_human(args) -> int:
-    if args.scores:
-        return scores.print_best()
-    game = make_game(args)
-    window = open_window(window_size(game.solo))
+def run_human(agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEED, solo: bool = False,
+              name: str | None = None) -> int:
+    """`ac-play human`: the game in a window until the player quits."""
+    game = make_game(agent_path, seed, speed, solo, name)
+    window = open_window("ac-play human", window_size(game.solo), HUMAN_ADVICE, resizable=False)
     try:
         play(game, window)
     finally:

@@ -8,21 +8,20 @@ number of frames, so tests drive it with posted pygame events.
 from __future__ import annotations
 
 import datetime
-import os
-import sys
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pygame
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # noqa: E402  (after hiding pygame's greeting)
-
-from ac_play import checkpoint  # noqa: E402
-from ac_play.errors import AcPlayError  # noqa: E402
-from ac_play.playthrough import Playthrough, ValueScale  # noqa: E402
-from ac_play.render import Scene, Track, draw_frame, layout, pole_tip, world_view  # noqa: E402
+from ac_play import checkpoint
+from ac_play.cartpole import Track
+from ac_play.errors import AcPlayError
+from ac_play.snapshot import Snapshot
+from ac_play.window.display import open_window
+from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
+from ac_play.window.playthrough import Playthrough
+from ac_play.window.record import GifRecorder
 
 WINDOW_SIZE = (800, 500)
 FPS = 60
@@ -36,88 +35,7 @@ KICK_SHOWN = 0.4
 MAX_CATCH_UP = 0.25
 """Seconds of env time one frame may catch up after a stall, so a slow frame never snowballs."""
 
-NO_DISPLAY = (
-    "no display to open a window on ({reason}); score an agent with `ac-play eval`, "
-    "or watch training in the terminal with `ac-play train`"
-)
-
-
-class NoDisplayError(AcPlayError):
-    """pygame cannot open a window here."""
-
-
-HEADLESS_DRIVERS = ("offscreen", "dummy")
-
-
-def open_window(title: str, size: tuple[int, int] = WINDOW_SIZE) -> pygame.Surface:
-    """A resizable window, or NoDisplayError with a sentence the CLI prints.
-
-    SDL quietly falls back to its invisible "offscreen" driver when there is no display, so a
-    window nobody can see counts as no display, unless SDL_VIDEODRIVER asked for it (tests).
-    """
-    requested = os.environ.get("SDL_VIDEODRIVER")
-    displays = requested or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if sys.platform.startswith("linux") and not displays:
-        raise NoDisplayError(NO_DISPLAY.format(reason="neither DISPLAY nor WAYLAND_DISPLAY is set"))
-    try:
-        pygame.display.init()
-        if pygame.display.get_driver() in HEADLESS_DRIVERS and requested != pygame.display.get_driver():
-            raise pygame.error(f"only SDL's invisible {pygame.display.get_driver()!r} video driver is available")
-        pygame.font.init()
-        screen = pygame.display.set_mode(size, pygame.RESIZABLE)
-    except pygame.error as exc:
-        pygame.display.quit()
-        raise NoDisplayError(NO_DISPLAY.format(reason=str(exc) or "pygame error")) from None
-    pygame.display.set_caption(title)
-    return screen
-
-
-class GifRecorder:
-    """Collects shown frames and writes them as one GIF when closed.
-
-    Frames are reduced to 256 colours as they come and kept zlib-compressed (flat colours
-    compress about fifty-fold), so a long recording does not fill the memory.
-    """
-
-    def __init__(self, path: str | Path, fps: int):
-        self.path = Path(path)
-        check_record_path(self.path)
-        self.duration_ms = round(1000 / fps)
-        self.frames: list[tuple[tuple[int, int], bytes, bytes]] = []
-
-    def add(self, surface: pygame.Surface) -> None:
-        from PIL import Image
-
-        image = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
-        frame = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        self.frames.append((frame.size, frame.getpalette(), zlib.compress(frame.tobytes(), 1)))
-
-    def _images(self):
-        from PIL import Image
-
-        for size, palette, pixels in self.frames:
-            image = Image.frombytes("P", size, zlib.decompress(pixels))
-            image.putpalette(palette)
-            yield image
-
-    def close(self) -> None:
-        if not self.frames:
-            return
-        images = self._images()
-        first = next(images)
-        try:
-            first.save(self.path, save_all=True, append_images=images, duration=self.duration_ms, loop=0)
-        except OSError as exc:
-            raise AcPlayError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-
-
-def check_record_path(path: Path) -> None:
-    if path.suffix.lower() == ".mp4":
-        raise AcPlayError("--record writes .gif only (mp4 needs ffmpeg); record a .gif and convert it with ffmpeg")
-    if path.suffix.lower() != ".gif":
-        raise AcPlayError(f"--record needs a .gif path, not {path.name}")
-    if not path.parent.resolve().is_dir():
-        raise AcPlayError(f"cannot record to {path}: folder {path.parent} does not exist")
+WATCH_ADVICE = "score an agent with `ac-play eval`, or watch training in the terminal with `ac-play train`"
 
 
 def check_speed(speed: float) -> float:
@@ -252,10 +170,11 @@ class Viewer:
 
     def scene(self) -> Scene:
         play = self.play
-        x, x_dot, theta, theta_dot = (float(v) for v in play.obs[:4])
         ended = f"episode over: return {play.episode_return:g}" if play.done else None
         return Scene(
-            self.track, x, x_dot, theta, theta_dot,
+            self.track,
+            x=float(play.obs[0]),
+            theta=float(play.obs[2]),
             probs=play.probs.tolist(),
             action=play.action,
             value=play.values[-1] if play.values else None,
@@ -311,15 +230,19 @@ class Viewer:
         )
 
 
-def run_watch(args) -> int:
-    """`ac-play watch [CHECKPOINT]`."""
-    ckpt = checkpoint.load_or_bundled(args.checkpoint)
-    recorder = GifRecorder(args.record, RECORD_FPS) if args.record else None
-    play = Playthrough(ckpt.agent, ckpt.env_id, ValueScale.from_meta(ckpt.meta), args.seed, greedy=not args.sample)
-    viewer = Viewer(play, ckpt.name, args.speed, args.episodes)
-    open_window(f"ac-play watch: {ckpt.name}")
+def run_watch(
+    path: str | None, seed: int = 0, greedy: bool = True, speed: float = 1.0,
+    episodes: int | None = None, frames: int | None = None, record: str | None = None,
+) -> int:
+    """`ac-play watch [CHECKPOINT]`: the checkpoint at `path` (the bundled agent when None) plays."""
+    ckpt = checkpoint.load_or_bundled(path)
+    snapshot = Snapshot.from_checkpoint(ckpt)
+    recorder = GifRecorder(record, RECORD_FPS) if record else None
+    play = Playthrough(snapshot, seed, greedy=greedy)
+    viewer = Viewer(play, ckpt.name, speed, episodes)
+    open_window(f"ac-play watch: {ckpt.name}", WINDOW_SIZE, WATCH_ADVICE)
     try:
-        viewer.run(args.frames, recorder)
+        viewer.run(frames, recorder)
     except KeyboardInterrupt:
         pass
     finally:

@@ -13,22 +13,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 import pygame
 
-from ac_play.errors import AcPlayError
+from ac_play.cartpole import CART_HEIGHT, CART_WIDTH, POLE_WIDTH, Track, nearness
 
-# Sizes gymnasium's own CartPole renderer uses (50 x 30 px cart, 10 px pole at 125 px/m), in metres.
-CART_WIDTH = 0.4
-CART_HEIGHT = 0.24
-POLE_WIDTH = 0.08
 WORLD_MARGIN = 1.15
 """The view spans the track plus 15%, so a cart at the limit is still fully drawn."""
 CHART_MIN_STEPS = 50
 """The value chart spans the episode so far, but at least this many steps (one second)."""
-WARN_FROM = 0.6
-"""The warning tint starts when the angle or the position reaches 60% of its limit."""
 
 BACKGROUND = (30, 34, 42)
 PANEL = (39, 44, 54)
@@ -48,56 +41,13 @@ RETURN_LINE = (198, 120, 221)
 MODE_COLOURS = {"greedy": (152, 195, 121), "sampled": (209, 154, 102), "human": (97, 175, 239)}
 
 
-@dataclass(frozen=True)
-class Track:
-    """The constants of a CartPole env that the picture is drawn to scale from."""
-
-    x_threshold: float
-    """Metres from the centre at which the episode ends."""
-    theta_threshold_radians: float
-    """Angle from upright at which the episode ends."""
-    length: float
-    """Half the pole's length, as gymnasium defines it."""
-    tau: float
-    """Seconds per env step."""
-    max_episode_steps: int | None
-    action_names: tuple[str, ...] = ("push left", "push right")
-
-    @classmethod
-    def from_env_id(cls, env_id: str) -> Track:
-        """The constants of a registered env, read off a throwaway instance of it."""
-        env = gym.make(env_id)
-        try:
-            return cls.from_env(env)
-        finally:
-            env.close()
-
-    @classmethod
-    def from_env(cls, env) -> Track:
-        """Read the constants from a gymnasium CartPole env (wrapped or not)."""
-        physics = env.unwrapped
-        try:
-            return cls(
-                float(physics.x_threshold),
-                float(physics.theta_threshold_radians),
-                float(physics.length),
-                float(physics.tau),
-                env.spec.max_episode_steps if env.spec else None,
-            )
-        except AttributeError:
-            name = env.spec.id if env.spec else env
-            raise AcPlayError(f"{name} is not a cart-pole; ac-play draws CartPole only") from None
-
-
 @dataclass
 class Scene:
     """Everything one frame shows, as plain numbers."""
 
     track: Track
     x: float = 0.0
-    x_dot: float = 0.0
     theta: float = 0.0
-    theta_dot: float = 0.0
     probs: Sequence[float] | None = None
     """The actor's probability of each action in this state, or None (human play)."""
     action: int | None = None
@@ -178,19 +128,13 @@ def world_view(scene_rect: pygame.Rect, track: Track) -> View:
 
 def pole_tip(view: View, x: float, theta: float, track: Track) -> tuple[float, float]:
     """Pixel position of the pole's tip: the pivot plus 2 * length along the angle."""
-    pole = 2 * track.length
+    pole = track.pole_length
     return view.to_screen(x + pole * math.sin(theta), CART_HEIGHT + pole * math.cos(theta))
-
-
-def nearness(fraction: float) -> float:
-    """0 below WARN_FROM of a limit, rising to 1 at the limit."""
-    return min(1.0, max(0.0, (fraction - WARN_FROM) / (1 - WARN_FROM)))
 
 
 def danger(scene: Scene) -> float:
     """0 when safe, rising to 1 as the angle or the position reaches its limit."""
-    track = scene.track
-    return nearness(max(abs(scene.x) / track.x_threshold, abs(scene.theta) / track.theta_threshold_radians))
+    return scene.track.danger(scene.x, scene.theta)
 
 
 def wheel_radius(view: View) -> int:

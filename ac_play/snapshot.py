@@ -1,0 +1,100 @@
+"""The trainer's state at an instant: one type for best.npz and final.npz, the TUI and the live window.
+
+A `Snapshot` holds copies, taken between two updates, so another thread or process can keep it
+while training changes its own arrays in place. It is what a checkpoint holds, and a checkpoint
+read back is a snapshot again (`from_checkpoint`), so `watch` and the live window scale the
+critic's values the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ac_play import checkpoint
+from ac_play.agent import ActorCritic
+from ac_play.config import TrainConfig
+from ac_play.errors import AcPlayError
+from ac_play.returns import RunningNormaliser
+from ac_play.training import Progress, Trainer
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Parameters, optimiser state, settings, counters and return normaliser of one moment."""
+
+    params: dict[str, np.ndarray]
+    config: TrainConfig
+    progress: Progress
+    normaliser: RunningNormaliser
+    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
+    """Empty where only the policy matters (best.npz, the live window)."""
+
+    @classmethod
+    def of(cls, trainer: Trainer, optimizer: bool = True) -> Snapshot:
+        """Copies of the trainer's state; call only from the thread that runs it (or while it is idle)."""
+        state = trainer.optimizer.state() if optimizer else {}
+        return cls(
+            params={name: array.copy() for name, array in trainer.agent.params.items()},
+            config=copy.copy(trainer.config),
+            progress=copy.copy(trainer.progress),
+            normaliser=copy.copy(trainer.normaliser),
+            optimizer_state={name: np.copy(array) for name, array in state.items()},
+        )
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: checkpoint.Checkpoint) -> Snapshot:
+        """What a checkpoint holds; a section of its metadata that makes no sense is a CheckpointError."""
+        progress_fields = {f.name for f in dataclasses.fields(Progress)}
+        try:
+            config = TrainConfig.from_dict(_section(ckpt, "config")).validate()
+            progress = Progress(**{k: v for k, v in _section(ckpt, "progress").items() if k in progress_fields})
+            normaliser = RunningNormaliser()
+            if ckpt.meta.get("normaliser") is not None:
+                normaliser.load_state(_section(ckpt, "normaliser"))
+        except checkpoint.CheckpointError:
+            raise
+        except (TypeError, ValueError, KeyError, AcPlayError) as exc:
+            raise checkpoint.CheckpointError(f"{ckpt.path}: metadata does not describe a run ({exc})") from None
+        return cls(ckpt.agent.params, config, progress, normaliser, ckpt.optimizer_state)
+
+    @property
+    def agent(self) -> ActorCritic:
+        return ActorCritic(self.params)
+
+    @property
+    def episode(self) -> int:
+        return self.progress.episode
+
+    @property
+    def gamma(self) -> float:
+        return self.config.gamma
+
+    @property
+    def value_normaliser(self) -> RunningNormaliser | None:
+        """The statistics that turn the critic's output back into returns; None before any (or per episode)."""
+        return self.normaliser if self.normaliser.seen else None
+
+    def meta(self) -> dict:
+        """A checkpoint's metadata: the run's settings and where it had got to."""
+        return {
+            "env_id": self.config.env_id,
+            "config": self.config.to_dict(),
+            "progress": vars(self.progress).copy(),
+            "normaliser": self.normaliser.state(),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        return checkpoint.save(path, self.agent, self.meta(), self.optimizer_state)
+
+
+def _section(ckpt: checkpoint.Checkpoint, key: str) -> dict:
+    """One object of a checkpoint's metadata ({} when an older checkpoint lacks it)."""
+    section = ckpt.meta.get(key, {})
+    if not isinstance(section, dict):
+        raise checkpoint.CheckpointError(f"{ckpt.path}: metadata field {key!r} must be a JSON object")
+    return section
