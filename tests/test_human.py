@@ -11,7 +11,7 @@ import pygame
 import pytest
 
 from ac_play.agent import ActorCritic
-from ac_play.window import scores
+from ac_play.window import draw, human_screens, keys, scores
 from ac_play.window.human import COUNTDOWN_MS, Game, GameClock, play, player_action
 from ac_play.window.human_screens import draw_game, window_size
 
@@ -252,20 +252,41 @@ def test_window_loop_hands_posted_keys_to_the_game_and_stops_on_q(window, policy
     assert (game.state, game.hint, game.running) == ("countdown", True, False)
 
 
-def test_every_screen_draws(window, policy):
+def colour_count(surface: pygame.Surface, colour, rect: pygame.Rect | None = None, tolerance: int = 6) -> int:
+    area = surface.subsurface(rect) if rect is not None else surface
+    pixels = pygame.surfarray.array3d(area).astype(int)
+    return int((np.abs(pixels - np.array(colour)).max(axis=2) <= tolerance).sum())
+
+
+def test_every_screen_draws_what_it_is_for(window, policy):
     game = make_game(policy)
+    draw_game(window, game)  # the title: its rules, the arrow-key line in the cart's colour
+    assert colour_count(window, draw.CART) > 300
+    post_key(pygame.K_RETURN)
+    pump(game)
+    draw_game(window, game)  # the countdown: a big number in the pole's colour over the split screen
+    assert game.state == "countdown" and colour_count(window, draw.POLE) > 2000
+    game.update(COUNTDOWN_MS)
+    play_for(game, 200)
     draw_game(window, game)
-    start_round(game)
-    for _ in range(3):
-        play_for(game, 200)
-        draw_game(window, game)
+    # the split screen: a cart in each half, and the status line with the hints of play
+    halves = [pygame.Rect(x, 0, 640, 560) for x in (0, 640)]
+    assert all(colour_count(window, draw.CART, half) > 300 for half in halves)
     play_for(game, 10_000)
     draw_game(window, game)
     assert game.state == "result"
-    # the split screen: both carts drawn in their own half
-    left, right = (window.subsurface(pygame.Rect(x, 0, 640, 300)) for x in (0, 640))
-    assert pygame.transform.average_color(left) != (0, 0, 0, 0)
-    assert pygame.transform.average_color(right) != (0, 0, 0, 0)
+    words, colour = human_screens.outcome(game)
+    assert words == "The agent wins this round"  # nobody pressed a key
+    assert colour_count(window, colour) > 300  # the headline, in the outcome's colour
+
+
+def test_each_screen_shows_the_hints_of_its_own_keys(policy):
+    game = make_game(policy)
+    assert keys.hints(game.keymap, "title").startswith("Enter / space: start")
+    assert "Esc: pause" in keys.hints(game.keymap, "playing")
+    assert "Enter / space: go on" in keys.hints(game.keymap, "paused")
+    assert "Enter / space / r: another round" in keys.hints(game.keymap, "result")
+    assert "push" not in keys.hints(game.keymap, "result")  # no hint for a key that does nothing there
 
 
 # the command line

@@ -61,11 +61,19 @@ def test_negative_reward_env_is_not_solved_by_its_first_episode():
     assert not trainer.solved
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v0", "Acrobot-v1"])
-def test_other_box_discrete_envs_train(env_id):
+@pytest.mark.parametrize(
+    ("env_id", "obs_dim", "actions", "threshold", "return_range"),
+    [("CartPole-v0", 4, 2, 195.0, (1, 200)), ("Acrobot-v1", 6, 3, -100.0, (-500, 0))],
+)
+def test_other_box_discrete_envs_train(env_id, obs_dim, actions, threshold, return_range):
+    before = Trainer(TrainConfig(env_id=env_id, hidden=16)).agent.params
     trainer, stats = run(TrainConfig(env_id=env_id, episodes=3, hidden=16))
-    assert len(stats) == 3
-    assert trainer.threshold is not None
+    assert (trainer.agent.obs_dim, trainer.agent.n_actions) == (obs_dim, actions)  # the network fits the env
+    assert trainer.threshold == threshold  # the solve line is the env's own reward_threshold
+    assert [s.episode for s in stats] == [1, 2, 3]
+    assert all(return_range[0] <= s.episode_return <= return_range[1] for s in stats)
+    assert all(np.isfinite([s.actor_loss, s.critic_loss, s.grad_norm]).all() for s in stats)
+    assert not np.array_equal(before["Wa"], trainer.agent.params["Wa"])  # it learned something
 
 
 @pytest.mark.parametrize(

@@ -283,14 +283,16 @@ async def test_after_solving_space_keeps_training(tmp_path):
 
 
 @pilot_test
-async def test_the_w_key_reports_in_the_log_without_crashing(tmp_path, monkeypatch):
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+async def test_the_w_key_without_a_display_says_why_in_the_log(tmp_path, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(name, raising=False)
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await press(app, "w")
-        await wait_for(pilot, lambda: "window" in log_text(app).split("opening the live window")[-1])
-        assert app.is_running
+        await wait_for(pilot, lambda: "no live window:" in log_text(app))
+        after = log_text(app).split("opening the live window")[-1]
+        assert "no display to open a window on" in after and "DISPLAY" in after
+        assert app.is_running and app.live.window is None
 
 
 @pilot_test
@@ -298,7 +300,7 @@ async def test_every_action_is_in_the_command_palette(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE):
         titles = [command.title for command in app.get_system_commands(app.screen)]
-    for key in ("space", "n", "s", "e", "r", "w", "question_mark", "q"):
+    for key in ("space", "n", "s", "e", "r", "w", "?", "q"):
         assert any(title.endswith(f"({key})") for title in titles), key
 
 

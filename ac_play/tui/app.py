@@ -22,7 +22,7 @@ from ac_play.evaluate import evaluate
 from ac_play.training import DivergedError, EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
 from ac_play.tui.charts import MetricSpark, ReturnChart
-from ac_play.tui.help import ConfirmReset, HelpScreen
+from ac_play.tui.help import ConfirmReset, HelpScreen, key_rows
 from ac_play.tui.live_link import LiveLink
 from ac_play.tui.messages import EpisodesTrained, EvaluationDone, TrainingEnded
 from ac_play.tui.session import TrainingSession
@@ -44,17 +44,20 @@ class TrainApp(App[Path | None]):
     TITLE = "ac-play"
     AUTO_FOCUS = None
     BINDINGS = [
-        Binding("space", "toggle", "Run/Pause"),
-        Binding("n", "step", "Step"),
-        Binding("s", "save", "Save"),
-        Binding("e", "evaluate", "Eval"),
-        Binding("r", "reset", "Reset"),
-        Binding("w", "window", "Window"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("escape", "leave_setting", show=False),
+        Binding("space", "toggle", "Run/Pause", tooltip="start, pause, resume; after SOLVED, keep training"),
+        Binding("n", "step", "Step", tooltip="one update while paused"),
+        Binding("s", "save", "Save", tooltip="save a checkpoint now (the log says where)"),
+        Binding("e", "evaluate", "Eval",
+                tooltip=f"evaluate the current policy over {EVAL_EPISODES} greedy episodes, in the background"),
+        Binding("r", "reset", "Reset", tooltip="reset to a fresh agent (asks first; the current run is saved)"),
+        Binding("w", "window", "Window", tooltip="open or close the pygame window with the current policy"),
+        Binding("question_mark", "help", "Help", key_display="?",
+                tooltip="what the actor, critic, advantage and running reward are; the keys"),
+        Binding("q", "quit", "Quit", tooltip="save final.npz and the metrics, then quit"),
+        Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True, key_display="ctrl+c"),
+        Binding("escape", "leave_setting", show=False, key_display="Esc", tooltip="in a setting: back to the keys"),
     ]
+    """The keys: the footer, the help screen, the command palette and the README's table all come from here."""
 
     def __init__(
         self, session: TrainingSession, history: list[dict] | None = None, note: str = "", open_window: bool = False
@@ -229,7 +232,7 @@ class TrainApp(App[Path | None]):
         self.query_one(EventLog).event(self.session.trainer.progress.episode, message)
 
     def action_toggle(self) -> None:
-        """Space: start, pause, resume, or keep training after the run has finished."""
+        """Start, pause, resume, or keep training after the run has finished."""
         trainer = self.session.trainer
         if self.state in ("ready", "paused"):
             trainer.resume()
@@ -305,7 +308,7 @@ class TrainApp(App[Path | None]):
     def action_help(self) -> None:
         """What the actor, critic, advantage and running reward are; the keys."""
         trainer = self.session.trainer
-        self.push_screen(HelpScreen(trainer.config.running_alpha, trainer.threshold))
+        self.push_screen(HelpScreen(trainer.config.running_alpha, trainer.threshold, key_rows(self.BINDINGS)))
 
     def action_window(self) -> None:
         """Open or close the pygame window that plays the current policy."""
@@ -340,7 +343,7 @@ class TrainApp(App[Path | None]):
         return await asyncio.to_thread(self.session.stop_and_finish)
 
     async def action_quit(self) -> None:
-        """q or ctrl+c: save the final checkpoint first, then leave."""
+        """Save the final checkpoint first, then leave."""
         if self.quitting:
             return
         self.quitting = True
@@ -353,7 +356,6 @@ class TrainApp(App[Path | None]):
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             if binding.show:
-                doc = getattr(self, f"action_{binding.action}").__doc__ or binding.description
-                yield SystemCommand(f"{binding.description} ({binding.key})", doc.splitlines()[0],
+                yield SystemCommand(f"{binding.description} ({binding.key_display or binding.key})", binding.tooltip,
                                     getattr(self, f"action_{binding.action}"))
 

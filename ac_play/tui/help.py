@@ -28,29 +28,44 @@ that episode's return. Training counts as solved once it passes the env's thresh
 
 # Keys
 
-| key | does |
-| --- | --- |
-| space | start, pause or resume training (after SOLVED: keep training) |
-| n | one update while paused |
-| s | save a checkpoint now (the log says where) |
-| e | score the current policy over 100 greedy episodes, in the background |
-| r | reset to a fresh agent (asks first; the old run is saved) |
-| w | open or close the pygame window with the current policy |
-| ? | this help |
-| q, ctrl+c | quit, saving the final checkpoint first |
-| Enter / Esc | in a setting: apply it / go back to the keys |
-| ctrl+p | every action in the command palette |
+{keys}
 
 Press Esc or ? to close.
 """
 
 
+OTHER_KEYS = [
+    ("Enter", "in a setting: apply the value typed"),
+    ("ctrl+p", "every action in the command palette"),
+]
+"""Keys that are not the app's own bindings: the settings' input fields, Textual's palette."""
+
+
+def key_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """(keys, what they do) per action, in the order bound: one row for all the keys of an action."""
+    keys: dict[str, list[str]] = {}
+    does: dict[str, str] = {}
+    for binding in bindings:
+        keys.setdefault(binding.action, []).append(binding.key_display or binding.key)
+        does[binding.action] = does.get(binding.action) or binding.tooltip
+    return [(", ".join(keys[action]), does[action]) for action in keys] + OTHER_KEYS
+
+
+def markdown_table(rows: list[tuple[str, str]]) -> str:
+    lines = ["| key | does |", "| --- | --- |"] + [f"| {keys} | {does} |" for keys, does in rows]
+    return "\n".join(lines)
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
 
-    def __init__(self, running_alpha: float, threshold: float | None):
+    def __init__(self, running_alpha: float, threshold: float | None, keys: list[tuple[str, str]]):
         super().__init__()
-        self.text = HELP.format(alpha=running_alpha, threshold=f" ({threshold:g})" if threshold is not None else "")
+        self.text = HELP.format(
+            alpha=running_alpha,
+            threshold=f" ({threshold:g})" if threshold is not None else "",
+            keys=markdown_table(keys),
+        )
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):

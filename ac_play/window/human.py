@@ -18,7 +18,7 @@ from ac_play import checkpoint
 from ac_play.agent import ActorCritic, choose
 from ac_play.cartpole import Track, is_cartpole
 from ac_play.errors import AcPlayError
-from ac_play.window import scores
+from ac_play.window import keys, scores
 from ac_play.window.display import open_window
 from ac_play.window.human_screens import draw_game, window_size
 
@@ -29,6 +29,20 @@ LONGEST_FRAME_MS = 100  # a stalled window (dragged, suspended) must not fast-fo
 LEFT_KEYS = (pygame.K_LEFT, pygame.K_a)
 RIGHT_KEYS = (pygame.K_RIGHT, pygame.K_d)
 START_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_SPACE)
+KEYMAP = (
+    keys.Key(LEFT_KEYS + RIGHT_KEYS, "arrows or A / D", "push", None, states=("countdown", "playing")),
+    keys.Key(START_KEYS, "Enter / space", "start", "new_round", states=("title",)),
+    keys.Key(START_KEYS, "Enter / space", "another round", "new_round", states=("result",)),
+    keys.Key(START_KEYS, "Enter / space", "go on", "resume", states=("paused",)),
+    keys.Key((pygame.K_r,), "r", "another round", "new_round", states=("result",)),
+    keys.Key((pygame.K_r,), "r", "restart", "new_round", states=("paused",)),
+    keys.Key((pygame.K_ESCAPE,), "Esc", "pause", "pause", states=("playing",)),
+    keys.Key((pygame.K_ESCAPE,), "Esc", "title", "leave", states=("countdown", "paused", "result")),
+    keys.Key((pygame.K_ESCAPE,), "Esc", "quit", "quit", states=("title",)),
+    keys.Key((pygame.K_h,), "h", "hint", "toggle_hint"),
+    keys.Key((pygame.K_q,), "q", "quit", "quit"),
+)
+"""The game's keys, by state (title, countdown, playing, paused, result); the screens' hints come from it."""
 NO_KEY_RULE = "No key held: the cart is pushed left and right in turn, which nets zero force."
 
 
@@ -112,6 +126,7 @@ class Game:
     """Rounds of CartPole for a human, optionally against the agent, and the session's record."""
 
     no_key_rule = NO_KEY_RULE
+    keymap = KEYMAP
 
     def __init__(
         self,
@@ -161,28 +176,24 @@ class Game:
             self.press(event.key)
 
     def press(self, key: int) -> None:
-        if key == pygame.K_q:
-            self.running = False
-        elif key == pygame.K_h:
-            self.hint = not self.hint
-        elif key == pygame.K_ESCAPE:
-            self.escape()
-        elif key in START_KEYS and self.state in ("title", "result"):
-            self.new_round()
-        elif key in START_KEYS and self.state == "paused":
-            self.state = "playing"
-        elif key == pygame.K_r and self.state in ("result", "paused"):
-            self.new_round()
+        keys.press(self, self.keymap, key)
 
-    def escape(self) -> None:
-        """Esc pauses a round in play; anywhere else it leaves the screen (the title: the game)."""
-        if self.state == "playing":
-            self.state = "paused"
-        elif self.state == "title":
-            self.running = False
-        else:
-            self.close_round()
-            self.state = "title"
+    def quit(self) -> None:
+        self.running = False
+
+    def toggle_hint(self) -> None:
+        self.hint = not self.hint
+
+    def pause(self) -> None:
+        self.state = "paused"
+
+    def resume(self) -> None:
+        self.state = "playing"
+
+    def leave(self) -> None:
+        """Back to the title, dropping the round."""
+        self.close_round()
+        self.state = "title"
 
     # time
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from ac_play.window import draw
+from ac_play.window import draw, keys
 
 if TYPE_CHECKING:
     from ac_play.window.human import Game, Side
@@ -20,7 +20,6 @@ SIDE_SIZE = (640, 560)
 STATUS_HEIGHT = 44
 SHADE = (16, 18, 24, 235)
 GOOD = (152, 195, 121)
-TITLE_KEYS = "Enter / space: start    Esc: pause / leave    r: another round    h: hint    q: quit"
 BAD = (224, 108, 117)
 
 
@@ -40,7 +39,7 @@ def draw_game(surface: pygame.Surface, game: Game) -> None:
     if game.state == "countdown":
         draw_countdown(surface, game)
     elif game.state == "paused":
-        draw_box(surface, [("Paused", 44, draw.TEXT)], keys="Enter / space: go on    r: restart    Esc: leave")
+        draw_box(surface, [("Paused", 44, draw.TEXT)], keys=keys.hints(game.keymap, game.state))
     elif game.state == "result":
         draw_result(surface, game)
 
@@ -86,8 +85,8 @@ def draw_status(surface: pygame.Surface, game: Game) -> None:
     """The bottom line: the keys on the left, the round, speed and session record on the right."""
     bar = pygame.Rect(0, surface.get_height() - STATUS_HEIGHT, surface.get_width(), STATUS_HEIGHT)
     surface.fill(draw.PANEL, bar)
-    keys = f"arrows or A/D: push    h: hint ({'on' if game.hint else 'off'})    Esc: pause    q: quit"
-    surface.blit(draw.text(keys, 22, draw.DIM_TEXT), (12, bar.y + 13))
+    hints = keys.hints(game.keymap, "playing") + f"    (hint {'on' if game.hint else 'off'})"
+    surface.blit(draw.text(hints, 22, draw.DIM_TEXT), (12, bar.y + 13))
     record = game.record
     right = f"round {game.round_number}  seed {game.round_seed}  {game.speed:g}x ({game.steps_per_second:g} steps/s)  "
     if not game.solo:
@@ -126,7 +125,7 @@ def draw_result(surface: pygame.Surface, game: Game) -> None:
     lines = [(headline, 44, colour), (steps, 28, draw.TEXT), (session, 24, draw.DIM_TEXT)]
     if game.notice:
         lines.append((game.notice, 20, BAD))
-    draw_box(surface, lines, keys="Enter / r: another round    Esc: title    q: quit", low=True)
+    draw_box(surface, lines, keys=keys.hints(game.keymap, game.state), low=True)
 
 
 def plural(count: int, noun: str) -> str:
@@ -191,4 +190,4 @@ def draw_title(surface: pygame.Surface, game: Game) -> None:
         lines.append((f"this session: {plural(record['rounds'], 'round')}, your best {record['best']} steps", 24, GOOD))
     if game.notice:
         lines.append((game.notice, 20, BAD))
-    draw_box(surface, lines, keys=TITLE_KEYS)
+    draw_box(surface, lines, keys=keys.hints(game.keymap, game.state))

@@ -18,6 +18,7 @@ from ac_play import checkpoint
 from ac_play.cartpole import Track
 from ac_play.errors import AcPlayError
 from ac_play.snapshot import Snapshot
+from ac_play.window import keys
 from ac_play.window.display import open_window
 from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
 from ac_play.window.playthrough import Playthrough
@@ -42,6 +43,21 @@ def check_speed(speed: float) -> float:
     if not MIN_SPEED <= speed <= MAX_SPEED:
         raise AcPlayError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
     return speed
+
+
+KEYMAP = (
+    keys.Key((pygame.K_q, pygame.K_ESCAPE), "q / Esc", "quit", "quit"),
+    keys.Key((pygame.K_SPACE,), "space", "pause or go on", "toggle_pause"),
+    keys.Key((pygame.K_RIGHT, pygame.K_PERIOD), "→ / .", "one step", "single_step", states=("paused",)),
+    keys.Key((pygame.K_LEFT,), "←", "push the pole left", "push_left"),
+    keys.Key((pygame.K_RIGHT,), "→", "push the pole right", "push_right", states=("playing",)),
+    keys.Key((pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS), "+", "faster", "faster", chars=("+",)),
+    keys.Key((pygame.K_MINUS, pygame.K_KP_MINUS), "-", "slower", "slower", chars=("-",)),
+    keys.Key((pygame.K_g,), "g", "greedy or sampled", "toggle_greedy"),
+    keys.Key((pygame.K_r,), "r", "restart the episode", "restart"),
+    keys.Key((pygame.K_s,), "s", "screenshot", "save_screenshot"),
+)
+"""The keys of `watch` and the live window; a click on the scene pushes the pole too."""
 
 
 class Viewer:
@@ -79,24 +95,33 @@ class Viewer:
             self.click(event.pos)
 
     def key(self, key: int, char: str = "") -> None:
-        if key in (pygame.K_q, pygame.K_ESCAPE):
-            self.running = False
-        elif key == pygame.K_SPACE:
-            self.paused = not self.paused
-        elif key in (pygame.K_RIGHT, pygame.K_PERIOD) and self.paused:
-            self.single_step()
-        elif key in (pygame.K_LEFT, pygame.K_RIGHT):
-            self.kick(-1 if key == pygame.K_LEFT else 1)
-        elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS) or char == "+":
-            self.change_speed(+1)
-        elif key in (pygame.K_MINUS, pygame.K_KP_MINUS) or char == "-":
-            self.change_speed(-1)
-        elif key == pygame.K_g:
-            self.play.greedy = not self.play.greedy
-        elif key == pygame.K_r:
-            self.restart()
-        elif key == pygame.K_s:
-            self.save_screenshot()
+        keys.press(self, KEYMAP, key, char)
+
+    @property
+    def state(self) -> str:
+        """"paused" or "playing": which rows of the keymap apply."""
+        return "paused" if self.paused else "playing"
+
+    def quit(self) -> None:
+        self.running = False
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+
+    def toggle_greedy(self) -> None:
+        self.play.greedy = not self.play.greedy
+
+    def push_left(self) -> None:
+        self.kick(-1)
+
+    def push_right(self) -> None:
+        self.kick(1)
+
+    def faster(self) -> None:
+        self.change_speed(+1)
+
+    def slower(self) -> None:
+        self.change_speed(-1)
 
     def click(self, pos: tuple[int, int]) -> None:
         """A click pushes the pole away from the side it was clicked on."""
