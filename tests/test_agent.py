@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from ac_play.agent import PARAM_NAMES, ActorCritic, log_softmax
+from ac_play.agent import PARAM_NAMES, ActorCritic, log_softmax, sample_actions
 
 
 def random_batch(rng, batch, obs_dim, n_actions):
@@ -57,17 +57,25 @@ def test_same_seed_gives_same_weights_and_other_seed_does_not():
 
 
 @pytest.mark.parametrize(
-    "batch, obs_dim, n_actions, hidden, entropy",
-    [(1, 4, 2, 1, 0.0), (5, 4, 2, 8, 0.01), (32, 6, 3, 16, 0.1), (1, 3, 4, 5, 0.5), (17, 2, 2, 1, 0.0)],
+    "batch, obs_dim, n_actions, hidden, entropy, reduction",
+    [
+        (1, 4, 2, 1, 0.0, "mean"),
+        (5, 4, 2, 8, 0.01, "mean"),
+        (32, 6, 3, 16, 0.1, "mean"),
+        (1, 3, 4, 5, 0.5, "mean"),
+        (17, 2, 2, 1, 0.0, "mean"),
+        (9, 4, 2, 8, 0.05, "sum"),
+        (24, 6, 3, 4, 0.0, "sum"),
+    ],
 )
-def test_gradients_match_central_finite_differences(batch, obs_dim, n_actions, hidden, entropy):
+def test_gradients_match_central_finite_differences(batch, obs_dim, n_actions, hidden, entropy, reduction):
     rng = np.random.default_rng(batch * 1000 + hidden)
     agent = agent_with_random_params(obs_dim, n_actions, hidden, seed=batch + hidden)
     obs, actions, returns = random_batch(rng, batch, obs_dim, n_actions)
     # the advantage is a constant of the loss: hold it fixed while parameters move
     _, values = agent.forward(obs)
     advantages = returns - values
-    kwargs = dict(advantages=advantages, entropy_coef=entropy, value_coef=0.5)
+    kwargs = dict(advantages=advantages, entropy_coef=entropy, value_coef=0.5, reduction=reduction)
     _, grads = agent.loss_and_grads(obs, actions, returns, **kwargs)
     eps = 1e-6
     for name in PARAM_NAMES:
@@ -125,3 +133,45 @@ def test_agent_module_imports_without_any_ui_library():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_summed_loss_reported_is_the_one_differentiated():
+    rng = np.random.default_rng(4)
+    agent = agent_with_random_params(4, 2, 8, seed=4)
+    obs, actions, returns = random_batch(rng, 12, 4, 2)
+    mean_terms, mean_grads = agent.loss_terms_and_grads(obs, actions, returns)
+    sum_terms, sum_grads = agent.loss_terms_and_grads(obs, actions, returns, reduction="sum")
+    assert sum_terms.total == pytest.approx(12 * mean_terms.total)
+    assert sum_terms.actor == pytest.approx(12 * mean_terms.actor)
+    assert sum_terms.critic == pytest.approx(12 * mean_terms.critic)
+    assert sum_terms.entropy == pytest.approx(mean_terms.entropy)  # a statistic of the policy, not a loss
+    for name in PARAM_NAMES:
+        np.testing.assert_allclose(sum_grads[name], 12 * mean_grads[name], rtol=1e-12, atol=1e-15)
+
+
+def test_loss_options_are_keyword_only():
+    rng = np.random.default_rng(5)
+    agent = agent_with_random_params(4, 2, 8, seed=5)
+    obs, actions, returns = random_batch(rng, 3, 4, 2)
+    with pytest.raises(TypeError):
+        agent.loss_terms_and_grads(obs, actions, returns, None, 0.01)
+
+
+def test_greedy_acting_takes_the_most_probable_action_and_sampling_follows_the_probabilities():
+    agent = agent_with_random_params(4, 3, 8, seed=6)
+    obs = np.tile(np.random.default_rng(6).normal(size=(1, 4)), (20_000, 1))
+    probs, _ = agent.forward(obs[:1])
+    assert agent.act(obs[:5]).tolist() == [int(probs.argmax())] * 5
+    counts = np.bincount(agent.act(obs, np.random.default_rng(0)), minlength=3) / len(obs)
+    np.testing.assert_allclose(counts, probs[0], atol=0.015)
+
+
+def test_the_per_row_policy_acts_as_the_batched_one():
+    agent = agent_with_random_params(4, 2, 16, seed=7)
+    rows = np.random.default_rng(7).normal(size=(200, 4))
+    greedy = agent.row_policy()
+    assert [greedy(row) for row in rows] == agent.act(rows).tolist()
+    uniforms = iter(np.random.default_rng(8).random(200).tolist())
+    sampled = agent.row_policy(lambda: next(uniforms))
+    by_row = [sampled(row) for row in rows]
+    np.testing.assert_array_equal(by_row, sample_actions(agent.forward(rows)[0], np.random.default_rng(8).random(200)))

@@ -295,7 +295,7 @@ class TrainApp(App[Path | None]):
             value = parse_setting(change.name, change.text)
             self.session.trainer.set_hyperparameters(**{change.name: value})
         except AcPlayError as exc:
-            reason = str(exc).removeprefix("--")
+            reason = str(exc)
             panel.rejected(change.name, reason)
             self.log_event(f"rejected {change.name} {change.text!r}: {reason}")
         else:

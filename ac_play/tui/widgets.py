@@ -25,10 +25,7 @@ def parse_setting(name: str, text: str) -> float:
         value = float(text)
     except ValueError:
         raise AcPlayError(f"{name}: {text.strip()!r} is not a number") from None
-    try:
-        TrainConfig(**{name: value}).validate()
-    except AcPlayError as exc:
-        raise AcPlayError(str(exc).removeprefix("--")) from None
+    TrainConfig(**{name: value}).validate()
     return value
 
 
