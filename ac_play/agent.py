@@ -104,21 +104,23 @@ class ActorCritic:
         _, _, logits, values = self._forward(np.atleast_2d(obs))
         return np.exp(log_softmax(logits)), values
 
-    def _forward(self, obs: np.ndarray):
+    def _forward(self, obs: np.ndarray, critic: bool = True):
         p = self.params
         z = obs @ p["W1"] + p["b1"]
         h = np.maximum(z, 0.0)
         logits = h @ p["Wa"] + p["ba"]
-        values = (h @ p["Wc"])[:, 0] + p["bc"][0]
+        values = (h @ p["Wc"])[:, 0] + p["bc"][0] if critic else None  # acting needs no critic
         return z, h, logits, values
 
     # -- the policy: every caller acts through these ----------------------------------------
 
     def act(self, obs: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """obs [B, D] -> actions [B]: the most probable (rng None), or sampled with one draw of rng per row."""
-        _, _, logits, _ = self._forward(np.atleast_2d(obs))
+        _, _, logits, _ = self._forward(np.atleast_2d(obs), critic=False)
+        if rng is None:
+            return logits.argmax(axis=1)
         # softmax up to a factor: sample_actions needs no normalised probabilities
-        return choose(np.exp(logits - logits.max(axis=1, keepdims=True)), rng)
+        return sample_actions(np.exp(logits - logits.max(axis=1, keepdims=True)), rng.random(len(logits)))
 
     def row_policy(self, uniform: Callable[[], float] | None = None) -> Callable[[np.ndarray], int]:
         """The lean per-row variant of `act` for the single-env loop: obs [D] (float64) -> action.
@@ -173,8 +175,8 @@ class ActorCritic:
         """
         obs = np.atleast_2d(obs)
         batch = obs.shape[0]
-        reduce, count = REDUCTIONS[reduction]
-        count = count(batch)
+        reduce = REDUCTIONS[reduction]
+        count = batch if reduction == "mean" else 1  # what each step's gradient is divided by
         z, h, logits, values = self._forward(obs)
         logp = log_softmax(logits)
         probs = np.exp(logp)
@@ -216,8 +218,8 @@ class ActorCritic:
         return terms, grads
 
 
-REDUCTIONS = {"mean": (np.mean, lambda batch: batch), "sum": (np.sum, lambda batch: 1)}
-"""How per-step losses combine: the reducing function, and what each step's gradient is divided by."""
+REDUCTIONS = {"mean": np.mean, "sum": np.sum}
+"""How per-step losses combine into the loss of a batch."""
 
 
 def choose(weights: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:

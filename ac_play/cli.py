@@ -12,7 +12,7 @@ import os
 import sys
 
 from ac_play import __version__
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, SettingError
 
 # Nothing above imports NumPy, so this still takes effect.
 # Our matrices are small (at most a few thousand rows by 128): BLAS worker threads cost more in
@@ -24,6 +24,8 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
 """TrainConfig fields the command line sets, and their flags."""
+OTHER_FLAGS = {"speed": "--speed", "record": "--record"}
+"""Settings of watch and human that the command line sets, and their flags."""
 
 
 def whole_number(text: str) -> int:
@@ -210,10 +212,9 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
 
 def error_line(exc: AcPlayError) -> str:
     """The sentence the user sees; a setting is named by its flag when it has one."""
-    from ac_play.config import ConfigError
-
-    if isinstance(exc, ConfigError) and exc.field in TRAINING_FLAGS:
-        return f"{TRAINING_FLAGS[exc.field]} {exc.reason}"
+    flags = {**TRAINING_FLAGS, **OTHER_FLAGS}
+    if isinstance(exc, SettingError) and exc.field in flags:
+        return f"{flags[exc.field]} {exc.reason}"
     return str(exc)
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, SettingError
 
 CHOICES = {
     "optimizer": ("adam", "sgd"),
@@ -17,12 +17,8 @@ CHOICES = {
 """The settings that name one of a few ways of doing something."""
 
 
-class ConfigError(AcPlayError):
-    """A setting out of range: `field` names it, `reason` says what it must be."""
-
-    def __init__(self, field: str, reason: str):
-        super().__init__(f"{field} {reason}")
-        self.field, self.reason = field, reason
+class ConfigError(SettingError):
+    """A training setting out of range."""
 
 
 @dataclass

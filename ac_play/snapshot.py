@@ -23,7 +23,7 @@ from ac_play.returns import RunningNormaliser
 from ac_play.training import Progress, Trainer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields, not snapshots
 class Snapshot:
     """Parameters, optimiser state, settings, counters and return normaliser of one moment."""
 
@@ -51,7 +51,8 @@ class Snapshot:
         """What a checkpoint holds; a section of its metadata that makes no sense is a CheckpointError."""
         progress_fields = {f.name for f in dataclasses.fields(Progress)}
         try:
-            config = TrainConfig.from_dict(_section(ckpt, "config")).validate()
+            # the env the arrays were checked against is the checkpoint's own, whatever the config says
+            config = TrainConfig.from_dict({**_section(ckpt, "config"), "env_id": ckpt.env_id}).validate()
             progress = Progress(**{k: v for k, v in _section(ckpt, "progress").items() if k in progress_fields})
             normaliser = RunningNormaliser()
             if ckpt.meta.get("normaliser") is not None:
@@ -60,7 +61,8 @@ class Snapshot:
             raise
         except (TypeError, ValueError, KeyError, AcPlayError) as exc:
             raise checkpoint.CheckpointError(f"{ckpt.path}: metadata does not describe a run ({exc})") from None
-        return cls(ckpt.agent.params, config, progress, normaliser, ckpt.optimizer_state)
+        params = {name: array.copy() for name, array in ckpt.agent.params.items()}
+        return cls(params, config, progress, normaliser, ckpt.optimizer_state)
 
     @property
     def agent(self) -> ActorCritic:

@@ -216,7 +216,7 @@ class Trainer:
         if not np.isfinite(norm) or not np.isfinite(terms.total):
             raise DivergedError(
                 f"training diverged at episode {self.progress.episode + 1} (loss {terms.total}, "
-                f"gradient norm {norm}); try a smaller --lr"
+                f"gradient norm {norm}); try a smaller learning rate"
             )
         if cfg.max_grad_norm and norm > cfg.max_grad_norm:
             for grad in grads.values():

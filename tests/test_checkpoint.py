@@ -16,7 +16,7 @@ from ac_play.snapshot import Snapshot
 from ac_play.training import Trainer
 
 
-def save_trainer(trainer, path):
+def save_checkpoint(trainer, path):
     return Snapshot.of(trainer).save(path)
 
 
@@ -24,7 +24,7 @@ def save_trainer(trainer, path):
 def trained(tmp_path):
     trainer = Trainer(TrainConfig(seed=0, episodes=10, hidden=16))
     list(trainer.episodes())
-    path = save_trainer(trainer, tmp_path / "ckpt.npz")
+    path = save_checkpoint(trainer, tmp_path / "ckpt.npz")
     return trainer, path
 
 
@@ -96,7 +96,7 @@ def test_a_crash_while_saving_keeps_the_previous_checkpoint(trained, monkeypatch
 
     monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(KeyboardInterrupt):
-        save_trainer(trainer, path)
+        save_checkpoint(trainer, path)
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == ["ckpt.npz"]  # no temporary file left
 

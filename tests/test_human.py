@@ -19,7 +19,7 @@ FRAME_MS = 16.0
 
 
 @pytest.fixture(scope="module")
-def policy(bundled) -> ActorCritic:
+def agent(bundled) -> ActorCritic:
     return bundled.agent
 
 
@@ -31,9 +31,9 @@ def window(display, tmp_path, monkeypatch):
     return pygame.display.set_mode(window_size(solo=False))
 
 
-def make_game(policy: ActorCritic, **options) -> Game:
+def make_game(agent: ActorCritic, **options) -> Game:
     settings = {"seed": 7, "speed": 0.5, "name": "ada", **options}
-    return Game(policy, "cartpole-v1.npz", **settings)
+    return Game(agent, "cartpole-v1.npz", **settings)
 
 
 def post_key(key: int, down: bool = True) -> None:
@@ -81,9 +81,9 @@ def test_clock_gives_nothing_until_a_step_is_due():
     assert [clock.advance(ms) for ms in (39, 1, 39, 2)] == [0, 1, 0, 1]
 
 
-def test_game_steps_per_second_come_from_the_env_tau_and_the_speed(policy):
-    assert make_game(policy, speed=0.5).steps_per_second == pytest.approx(25)
-    assert make_game(policy, speed=2.0).steps_per_second == pytest.approx(100)
+def test_game_steps_per_second_come_from_the_env_tau_and_the_speed(agent):
+    assert make_game(agent, speed=0.5).steps_per_second == pytest.approx(25)
+    assert make_game(agent, speed=2.0).steps_per_second == pytest.approx(100)
 
 
 def test_no_key_alternates_pushes_and_one_key_pushes_its_way():
@@ -97,8 +97,8 @@ def test_no_key_alternates_pushes_and_one_key_pushes_its_way():
 
 
 @pytest.mark.parametrize(("key", "sign"), [(pygame.K_RIGHT, 1), (pygame.K_d, 1), (pygame.K_LEFT, -1), (pygame.K_a, -1)])
-def test_held_key_pushes_the_cart_its_way(window, policy, key, sign):
-    game = make_game(policy)
+def test_held_key_pushes_the_cart_its_way(window, agent, key, sign):
+    game = make_game(agent)
     start_round(game)
     start_x = float(game.player.obs[0])
     post_key(key)
@@ -108,8 +108,8 @@ def test_held_key_pushes_the_cart_its_way(window, policy, key, sign):
     assert sign * (game.player.obs[0] - start_x) > 0
 
 
-def test_released_key_goes_back_to_alternating_pushes(window, policy):
-    game = make_game(policy)
+def test_released_key_goes_back_to_alternating_pushes(window, agent):
+    game = make_game(agent)
     start_round(game)
     post_key(pygame.K_RIGHT)
     actions = []
@@ -123,19 +123,19 @@ def test_released_key_goes_back_to_alternating_pushes(window, policy):
     assert actions == [1, 1, 1, 1, 0, 1, 0]
 
 
-def test_both_sides_start_from_the_same_state_for_a_seed(window, policy):
-    first, again = make_game(policy, seed=11), make_game(policy, seed=11)
+def test_both_sides_start_from_the_same_state_for_a_seed(window, agent):
+    first, again = make_game(agent, seed=11), make_game(agent, seed=11)
     for game in (first, again):
         start_round(game)
     assert np.array_equal(first.player.start, first.opponent.start)
     assert np.array_equal(first.player.start, again.player.start)
-    other = make_game(policy, seed=12)
+    other = make_game(agent, seed=12)
     start_round(other)
     assert not np.array_equal(other.player.start, first.player.start)
 
 
-def test_next_round_starts_from_the_next_seed_on_both_sides(window, policy):
-    game = make_game(policy, seed=11)
+def test_next_round_starts_from_the_next_seed_on_both_sides(window, agent):
+    game = make_game(agent, seed=11)
     start_round(game)
     play_for(game, 60_000)
     assert game.state == "result"
@@ -143,17 +143,17 @@ def test_next_round_starts_from_the_next_seed_on_both_sides(window, policy):
     pump(game)
     assert game.round_seed == 12
     assert np.array_equal(game.player.start, game.opponent.start)
-    assert np.array_equal(game.player.start, start_of(policy, 12))
+    assert np.array_equal(game.player.start, start_of(agent, 12))
 
 
-def start_of(policy: ActorCritic, seed: int) -> np.ndarray:
-    game = make_game(policy, seed=seed)
+def start_of(agent: ActorCritic, seed: int) -> np.ndarray:
+    game = make_game(agent, seed=seed)
     start_round(game)
     return game.player.start
 
 
-def test_nothing_moves_during_the_countdown_or_the_pause(window, policy):
-    game = make_game(policy)
+def test_nothing_moves_during_the_countdown_or_the_pause(window, agent):
+    game = make_game(agent)
     post_key(pygame.K_SPACE)
     pump(game)
     play_for(game, COUNTDOWN_MS - 100)
@@ -170,8 +170,8 @@ def test_nothing_moves_during_the_countdown_or_the_pause(window, policy):
     assert game.state == "playing" and game.player.steps > steps
 
 
-def test_round_ends_when_the_pole_falls_and_is_written_to_the_scores_file(window, policy, tmp_path):
-    game = make_game(policy)
+def test_round_ends_when_the_pole_falls_and_is_written_to_the_scores_file(window, agent, tmp_path):
+    game = make_game(agent)
     start_round(game)
     post_key(pygame.K_LEFT)
     play_for(game, 2000)
@@ -184,8 +184,8 @@ def test_round_ends_when_the_pole_falls_and_is_written_to_the_scores_file(window
     assert game.record == {"wins": 0, "ties": 0, "losses": 1, "rounds": 1, "best": game.player.steps}
 
 
-def test_solo_round_is_saved_without_an_agent(window, policy, tmp_path):
-    game = make_game(policy, solo=True)
+def test_solo_round_is_saved_without_an_agent(window, agent, tmp_path):
+    game = make_game(agent, solo=True)
     start_round(game)
     assert game.opponent is None
     play_for(game, 10_000)
@@ -195,8 +195,8 @@ def test_solo_round_is_saved_without_an_agent(window, policy, tmp_path):
     assert saved.player_steps == game.player.steps > 0
 
 
-def test_abandoned_round_is_not_saved(window, policy, tmp_path):
-    game = make_game(policy)
+def test_abandoned_round_is_not_saved(window, agent, tmp_path):
+    game = make_game(agent)
     start_round(game)
     play_for(game, 200)
     for _ in range(2):
@@ -206,9 +206,9 @@ def test_abandoned_round_is_not_saved(window, policy, tmp_path):
     assert scores.read_scores(tmp_path / "scores.jsonl") == []
 
 
-def test_round_with_a_corrupt_scores_file_keeps_it_aside_and_saves_the_round(window, policy, tmp_path):
+def test_round_with_a_corrupt_scores_file_keeps_it_aside_and_saves_the_round(window, agent, tmp_path):
     (tmp_path / "scores.jsonl").write_text("{not json\n")
-    game = make_game(policy)
+    game = make_game(agent)
     start_round(game)
     play_for(game, 10_000)
     assert game.state == "result" and "corrupt" in game.notice
@@ -217,8 +217,8 @@ def test_round_with_a_corrupt_scores_file_keeps_it_aside_and_saves_the_round(win
     assert aside.read_text() == "{not json\n"
 
 
-def test_h_toggles_the_agent_hint_on_the_player_side(window, policy):
-    game = make_game(policy)
+def test_h_toggles_the_agent_hint_on_the_player_side(window, agent):
+    game = make_game(agent)
     start_round(game)
     player_bars = pygame.Rect(0, 0, 640, 560).inflate(-4, -4)
     hidden = capture(window, game, player_bars)
@@ -234,17 +234,17 @@ def capture(window: pygame.Surface, game: Game, rect: pygame.Rect) -> bytes:
     return pygame.image.tobytes(window.subsurface(rect), "RGB")
 
 
-def test_q_quits_from_any_screen(window, policy):
+def test_q_quits_from_any_screen(window, agent):
     for state_keys in ([], [pygame.K_RETURN]):
-        game = make_game(policy)
+        game = make_game(agent)
         for key in [*state_keys, pygame.K_q]:
             post_key(key)
         pump(game)
         assert not game.running
 
 
-def test_window_loop_hands_posted_keys_to_the_game_and_stops_on_q(window, policy):
-    game = make_game(policy)
+def test_window_loop_hands_posted_keys_to_the_game_and_stops_on_q(window, agent):
+    game = make_game(agent)
     post_key(pygame.K_RETURN)
     post_key(pygame.K_h)
     post_key(pygame.K_q)
@@ -258,8 +258,8 @@ def colour_count(surface: pygame.Surface, colour, rect: pygame.Rect | None = Non
     return int((np.abs(pixels - np.array(colour)).max(axis=2) <= tolerance).sum())
 
 
-def test_every_screen_draws_what_it_is_for(window, policy):
-    game = make_game(policy)
+def test_every_screen_draws_what_it_is_for(window, agent):
+    game = make_game(agent)
     draw_game(window, game)  # the title: its rules, the arrow-key line in the cart's colour
     assert colour_count(window, draw.CART) > 300
     post_key(pygame.K_RETURN)
@@ -280,8 +280,8 @@ def test_every_screen_draws_what_it_is_for(window, policy):
     assert colour_count(window, colour) > 300  # the headline, in the outcome's colour
 
 
-def test_each_screen_shows_the_hints_of_its_own_keys(policy):
-    game = make_game(policy)
+def test_each_screen_shows_the_hints_of_its_own_keys(agent):
+    game = make_game(agent)
     assert keys.hints(game.keymap, "title").startswith("Enter / space: start")
     assert "Esc: pause" in keys.hints(game.keymap, "playing")
     assert "Enter / space: go on" in keys.hints(game.keymap, "paused")
@@ -323,8 +323,8 @@ def test_speed_outside_a_quarter_to_double_is_refused(tmp_path, speed):
     assert "--speed must be between 0.25 and 2" in result.stderr
 
 
-def test_scores_flag_lists_a_played_round(window, policy, tmp_path):
-    game = make_game(policy, name="grace")
+def test_scores_flag_lists_a_played_round(window, agent, tmp_path):
+    game = make_game(agent, name="grace")
     start_round(game)
     play_for(game, 10_000)
     result = run_cli("--scores", env={**os.environ, scores.DATA_DIR_VARIABLE: str(tmp_path)})

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ac_play.tui.app import TrainApp
-from ac_play.tui.help import key_rows
+from ac_play.tui.help import key_rows, markdown_table
 from ac_play.window import human, keys, viewer
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ac_play"
@@ -80,17 +80,13 @@ def test_no_module_is_over_400_lines(path):
     assert len(path.read_text(encoding="utf-8").splitlines()) <= MAX_MODULE_LINES
 
 
-def markdown(rows: list[tuple[str, str]]) -> str:
-    return "\n".join(["| key | does |", "| --- | --- |"] + [f"| {key} | {does} |" for key, does in rows])
-
-
 @pytest.mark.parametrize(
     "rows",
     [key_rows(TrainApp.BINDINGS), keys.help_rows(viewer.KEYMAP), keys.help_rows(human.KEYMAP)],
     ids=["tui", "watch", "human"],
 )
 def test_the_readme_key_tables_are_the_keymaps(rows):
-    assert markdown(rows) in README.read_text(encoding="utf-8")
+    assert markdown_table(rows) in README.read_text(encoding="utf-8")
 
 
 def test_every_key_of_a_keymap_does_something_somewhere():

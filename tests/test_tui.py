@@ -327,7 +327,7 @@ async def test_divergence_stops_training_with_the_reason_and_quit_still_saves(tm
 
     def diverge_on_third():
         if trainer.progress.updates == 2:
-            raise DivergedError("training diverged at episode 3 (loss nan, gradient norm nan); try a smaller --lr")
+            raise DivergedError("training diverged at episode 3 (loss nan, gradient norm nan)")
         return real_update()
 
     monkeypatch.setattr(trainer, "run_update", diverge_on_third)

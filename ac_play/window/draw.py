@@ -120,7 +120,7 @@ class View:
 def world_view(scene_rect: pygame.Rect, track: Track) -> View:
     """The largest scale at which the whole track and an upright pole fit the scene rect."""
     world_w = 2 * track.x_threshold * WORLD_MARGIN
-    world_h = (2 * track.length + CART_HEIGHT) * 1.4
+    world_h = (track.pole_length + CART_HEIGHT) * 1.4
     scale = min(scene_rect.width / world_w, scene_rect.height / world_h)
     ground_y = scene_rect.bottom - scene_rect.height * 0.14
     return View(scale, scene_rect.centerx, ground_y)
@@ -130,11 +130,6 @@ def pole_tip(view: View, x: float, theta: float, track: Track) -> tuple[float, f
     """Pixel position of the pole's tip: the pivot plus 2 * length along the angle."""
     pole = track.pole_length
     return view.to_screen(x + pole * math.sin(theta), CART_HEIGHT + pole * math.cos(theta))
-
-
-def danger(scene: Scene) -> float:
-    """0 when safe, rising to 1 as the angle or the position reaches its limit."""
-    return scene.track.danger(scene.x, scene.theta)
 
 
 def wheel_radius(view: View) -> int:
@@ -196,7 +191,7 @@ def draw_header(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> Non
 
 def draw_world(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None:
     track = scene.track
-    warn = danger(scene)
+    warn = track.danger(scene.x, scene.theta)
     surface.fill(blend(BACKGROUND, WARNING, 0.45 * warn), rect)
     view = world_view(rect, track)
     left, ground = view.to_screen(-track.x_threshold, 0.0)

@@ -17,7 +17,7 @@ import pygame
 from ac_play import checkpoint
 from ac_play.agent import ActorCritic, choose
 from ac_play.cartpole import Track, is_cartpole
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, SettingError
 from ac_play.window import keys, scores
 from ac_play.window.display import open_window
 from ac_play.window.human_screens import draw_game, window_size
@@ -29,8 +29,10 @@ LONGEST_FRAME_MS = 100  # a stalled window (dragged, suspended) must not fast-fo
 LEFT_KEYS = (pygame.K_LEFT, pygame.K_a)
 RIGHT_KEYS = (pygame.K_RIGHT, pygame.K_d)
 START_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_SPACE)
+PUSH = keys.Key(LEFT_KEYS + RIGHT_KEYS, "Left / Right (or A / D)", "push", None, states=("countdown", "playing"))
+"""Held, not pressed: read at every step (`Game.step`)."""
 KEYMAP = (
-    keys.Key(LEFT_KEYS + RIGHT_KEYS, "arrows or A / D", "push", None, states=("countdown", "playing")),
+    PUSH,
     keys.Key(START_KEYS, "Enter / space", "start", "new_round", states=("title",)),
     keys.Key(START_KEYS, "Enter / space", "another round", "new_round", states=("result",)),
     keys.Key(START_KEYS, "Enter / space", "go on", "resume", states=("paused",)),
@@ -127,6 +129,7 @@ class Game:
 
     no_key_rule = NO_KEY_RULE
     keymap = KEYMAP
+    push_keys = PUSH.label
 
     def __init__(
         self,
@@ -291,8 +294,7 @@ def make_game(
     agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEED, solo: bool = False, name: str | None = None
 ) -> Game:
     """A Game against the checkpoint at `agent_path` (the bundled agent when None), loaded and checked."""
-    if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise AcPlayError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
+    SettingError.unless_between("speed", speed, MIN_SPEED, MAX_SPEED)
     ckpt = checkpoint.load_or_bundled(agent_path)
     if not is_cartpole(ckpt.env_id):
         raise AcPlayError(f"{ckpt.path} plays {ckpt.env_id}; `ac-play human` is a CartPole game")

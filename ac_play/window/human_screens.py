@@ -85,7 +85,7 @@ def draw_status(surface: pygame.Surface, game: Game) -> None:
     """The bottom line: the keys on the left, the round, speed and session record on the right."""
     bar = pygame.Rect(0, surface.get_height() - STATUS_HEIGHT, surface.get_width(), STATUS_HEIGHT)
     surface.fill(draw.PANEL, bar)
-    hints = keys.hints(game.keymap, "playing") + f"    (hint {'on' if game.hint else 'off'})"
+    hints = keys.hints(game.keymap, game.state) + f"    (hint {'on' if game.hint else 'off'})"
     surface.blit(draw.text(hints, 22, draw.DIM_TEXT), (12, bar.y + 13))
     record = game.record
     right = f"round {game.round_number}  seed {game.round_seed}  {game.speed:g}x ({game.steps_per_second:g} steps/s)  "
@@ -97,7 +97,7 @@ def draw_status(surface: pygame.Surface, game: Game) -> None:
 
 def draw_countdown(surface: pygame.Surface, game: Game) -> None:
     number = max(1, math.ceil(game.countdown_ms / 1000))
-    ready = "get ready: hold Left / Right (or A / D)"
+    ready = f"get ready: hold {game.push_keys}"
     draw_box(surface, [(str(number), 120, draw.POLE), (ready, 30, draw.TEXT)])
 
 
@@ -165,7 +165,7 @@ def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
         ("CartPole: keep it up" if game.solo else "CartPole: you against the agent", 52, draw.TEXT),
         ("Keep the pole up for as long as you can.", 30, draw.TEXT),
         (opponent, 26, draw.DIM_TEXT),
-        ("Hold the Left / Right arrow keys (or A / D) to push the cart.", 28, draw.CART),
+        (f"Hold {game.push_keys} to push the cart.", 28, draw.CART),
         (game.no_key_rule, 26, draw.POLE),
         (
             f"A round ends when the pole leans past {math.degrees(track.theta_threshold_radians):.0f}\u00b0, "

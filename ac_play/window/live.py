@@ -12,6 +12,7 @@ block a training step, and stale parameters are simply replaced.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import threading
 import time
@@ -69,8 +70,9 @@ class LiveWindow:
 
     def send(self, snapshot: Snapshot) -> None:
         """Hand over a snapshot of training (its weights, and what shows the critic in return units); never blocks."""
+        policy_only = dataclasses.replace(snapshot, optimizer_state={})  # the window only plays
         with self._slot_lock:
-            self._slot = ("snapshot", snapshot)
+            self._slot = ("snapshot", policy_only)
         self._wake.set()
 
     def send_from(self, trainer: Trainer) -> None:

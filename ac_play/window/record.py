@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pygame
 
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, SettingError
 
 
 class GifRecorder:
@@ -51,8 +51,8 @@ class GifRecorder:
 
 def check_record_path(path: Path) -> None:
     if path.suffix.lower() == ".mp4":
-        raise AcPlayError("--record writes .gif only (mp4 needs ffmpeg); record a .gif and convert it with ffmpeg")
+        raise SettingError("record", "writes .gif only (mp4 needs ffmpeg); record a .gif and convert it with ffmpeg")
     if path.suffix.lower() != ".gif":
-        raise AcPlayError(f"--record needs a .gif path, not {path.name}")
+        raise SettingError("record", f"needs a .gif path, not {path.name}")
     if not path.parent.resolve().is_dir():
         raise AcPlayError(f"cannot record to {path}: folder {path.parent} does not exist")

@@ -1,6 +1,6 @@
 """`ac-play watch`: a checkpoint plays CartPole in a window, at the env's real time.
 
-The window, the clock and the keys live here; the drawing is `render.draw_frame` and the episode
+The window, the clock and the keys live here; the drawing is `draw.draw_frame` and the episode
 is a `Playthrough`. Input is handled by `Viewer.handle(event)` and the loop can run a fixed
 number of frames, so tests drive it with posted pygame events.
 """
@@ -16,7 +16,7 @@ import pygame
 
 from ac_play import checkpoint
 from ac_play.cartpole import Track
-from ac_play.errors import AcPlayError
+from ac_play.errors import SettingError
 from ac_play.snapshot import Snapshot
 from ac_play.window import keys
 from ac_play.window.display import open_window
@@ -37,12 +37,6 @@ MAX_CATCH_UP = 0.25
 """Seconds of env time one frame may catch up after a stall, so a slow frame never snowballs."""
 
 WATCH_ADVICE = "score an agent with `ac-play eval`, or watch training in the terminal with `ac-play train`"
-
-
-def check_speed(speed: float) -> float:
-    if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise AcPlayError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
-    return speed
 
 
 KEYMAP = (
@@ -67,7 +61,7 @@ class Viewer:
         self.play = playthrough
         self.track = Track.from_env(playthrough.env)
         self.label = label
-        self.speed = check_speed(speed)
+        self.speed = SettingError.unless_between("speed", speed, MIN_SPEED, MAX_SPEED)
         self.episodes = episodes
         self.episode = 1
         self.returns: list[float] = []

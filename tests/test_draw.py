@@ -1,4 +1,4 @@
-"""render.draw_frame: known states drawn off-screen, checked pixel by pixel."""
+"""window/draw.py: known states drawn off-screen, checked pixel by pixel."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from ac_play import cartpole
 from ac_play.errors import AcPlayError
-from ac_play.window import draw as render
+from ac_play.window import draw
 
 SIZE = (800, 500)
 
@@ -29,9 +29,9 @@ def track() -> cartpole.Track:
     env.close()
 
 
-def drawn(scene: render.Scene, rect=None) -> pygame.Surface:
+def drawn(scene: draw.Scene, rect=None) -> pygame.Surface:
     surface = pygame.Surface(SIZE)
-    render.draw_frame(surface, scene, rect)
+    draw.draw_frame(surface, scene, rect)
     return surface
 
 
@@ -59,9 +59,9 @@ def test_an_env_without_a_cart_is_refused():
 
 @pytest.mark.parametrize("theta", [-0.15, 0.0, 0.12])
 def test_pole_tip_lands_where_the_angle_says(track, theta):
-    scene = render.Scene(track, x=0.5, theta=theta)
+    scene = draw.Scene(track, x=0.5, theta=theta)
     surface = drawn(scene)
-    view = render.world_view(render.layout(surface.get_rect()).scene, track)
+    view = draw.world_view(draw.layout(surface.get_rect()).scene, track)
     pivot = view.to_screen(0.5, cartpole.CART_HEIGHT)
     pole_pixels = 2 * track.length * view.scale
 
@@ -69,18 +69,18 @@ def test_pole_tip_lands_where_the_angle_says(track, theta):
         reach = fraction * pole_pixels
         return pivot[0] + reach * math.sin(angle), pivot[1] - reach * math.cos(angle)
 
-    assert close_to(colour_at(surface, along(0.95, theta)), render.POLE)
-    assert close_to(colour_at(surface, along(0.5, theta)), render.POLE)
-    assert not close_to(colour_at(surface, along(1.1, theta)), render.POLE)
+    assert close_to(colour_at(surface, along(0.95, theta)), draw.POLE)
+    assert close_to(colour_at(surface, along(0.5, theta)), draw.POLE)
+    assert not close_to(colour_at(surface, along(1.1, theta)), draw.POLE)
     if theta != 0.0:
-        assert not close_to(colour_at(surface, along(0.95, -theta)), render.POLE)
+        assert not close_to(colour_at(surface, along(0.95, -theta)), draw.POLE)
 
 
 def test_cart_is_drawn_at_its_position_on_the_track(track):
-    surface = drawn(render.Scene(track, x=-1.5))
-    view = render.world_view(render.layout(surface.get_rect()).scene, track)
-    assert close_to(colour_at(surface, view.to_screen(-1.5, cartpole.CART_HEIGHT / 3)), render.CART)
-    assert not close_to(colour_at(surface, view.to_screen(1.5, cartpole.CART_HEIGHT / 3)), render.CART)
+    surface = drawn(draw.Scene(track, x=-1.5))
+    view = draw.world_view(draw.layout(surface.get_rect()).scene, track)
+    assert close_to(colour_at(surface, view.to_screen(-1.5, cartpole.CART_HEIGHT / 3)), draw.CART)
+    assert not close_to(colour_at(surface, view.to_screen(1.5, cartpole.CART_HEIGHT / 3)), draw.CART)
 
 
 def filled_length(surface: pygame.Surface, bar: pygame.Rect, colour) -> int:
@@ -93,31 +93,31 @@ def filled_length(surface: pygame.Surface, bar: pygame.Rect, colour) -> int:
 @pytest.mark.parametrize("probs", [(0.2, 0.8), (0.65, 0.35)])
 def test_bar_lengths_follow_the_probabilities_and_the_chosen_one_is_highlighted(track, probs):
     chosen = int(np.argmax(probs))
-    surface = drawn(render.Scene(track, probs=probs, action=chosen))
-    parts = render.layout(surface.get_rect())
-    size = render.text_size(parts.bars.inflate(0, parts.bars.height))
-    bars = render.bar_rects(parts.bars, 2, size)
+    surface = drawn(draw.Scene(track, probs=probs, action=chosen))
+    parts = draw.layout(surface.get_rect())
+    size = draw.text_size(parts.bars.inflate(0, parts.bars.height))
+    bars = draw.bar_rects(parts.bars, 2, size)
     for index, (bar, prob) in enumerate(zip(bars, probs, strict=True)):
-        colour = render.CHOSEN if index == chosen else render.BAR
+        colour = draw.CHOSEN if index == chosen else draw.BAR
         assert abs(filled_length(surface, bar, colour) - prob * bar.width) <= 4
 
 
 def scene_background(surface: pygame.Surface) -> tuple[int, int, int]:
     """A pixel of the scene's sky, away from the text, the cart and the limit markers."""
-    scene = render.layout(surface.get_rect()).scene
+    scene = draw.layout(surface.get_rect()).scene
     return colour_at(surface, (scene.right - 5, scene.y + scene.height // 2))
 
 
 def test_no_warning_tint_well_inside_the_limits(track):
-    surface = drawn(render.Scene(track, x=0.5 * track.x_threshold, theta=0.5 * track.theta_threshold_radians))
-    assert scene_background(surface) == render.BACKGROUND
+    surface = drawn(draw.Scene(track, x=0.5 * track.x_threshold, theta=0.5 * track.theta_threshold_radians))
+    assert scene_background(surface) == draw.BACKGROUND
 
 
 @pytest.mark.parametrize("where", ["position", "angle"])
 def test_warning_tint_appears_near_a_limit(track, where):
     near = {"x": 0.95 * track.x_threshold} if where == "position" else {"theta": -0.95 * track.theta_threshold_radians}
-    red, green, blue = scene_background(drawn(render.Scene(track, **near)))
-    assert red > render.BACKGROUND[0] + 40
+    red, green, blue = scene_background(drawn(draw.Scene(track, **near)))
+    assert red > draw.BACKGROUND[0] + 40
     assert red - max(green, blue) > 30  # the slate background turns red
 
 
@@ -125,10 +125,10 @@ def test_frame_stays_inside_the_rect_it_is_given(track):
     surface = pygame.Surface(SIZE)
     surface.fill((1, 2, 3))
     left = pygame.Rect(0, 0, SIZE[0] // 2, SIZE[1])
-    render.draw_frame(surface, render.Scene(track, probs=(0.5, 0.5), action=0, values=[1.0, 2.0]), left)
+    draw.draw_frame(surface, draw.Scene(track, probs=(0.5, 0.5), action=0, values=[1.0, 2.0]), left)
     right_half = pygame.surfarray.array3d(surface)[SIZE[0] // 2:, :, :]
     assert (right_half == (1, 2, 3)).all()
-    assert colour_at(surface, (5, SIZE[1] - 3)) == render.PANEL
+    assert colour_at(surface, (5, SIZE[1] - 3)) == draw.PANEL
 
 
 def count_colour(surface: pygame.Surface, rect: pygame.Rect, colour, tolerance=10) -> int:
@@ -138,30 +138,30 @@ def count_colour(surface: pygame.Surface, rect: pygame.Rect, colour, tolerance=1
 
 def test_return_to_go_line_appears_only_once_the_episode_has_ended(track):
     values = np.linspace(90.0, 99.0, 200)
-    playing = drawn(render.Scene(track, values=values, value=99.0))
-    ended = drawn(render.Scene(track, values=values, value=99.0, returns_to_go=np.linspace(100.0, 1.0, 200)))
-    chart = render.layout(playing.get_rect()).chart
-    assert count_colour(playing, chart, render.VALUE_LINE) > 100
-    assert count_colour(playing, chart, render.RETURN_LINE) == 0
-    assert count_colour(ended, chart, render.RETURN_LINE) > 100
+    playing = drawn(draw.Scene(track, values=values, value=99.0))
+    ended = drawn(draw.Scene(track, values=values, value=99.0, returns_to_go=np.linspace(100.0, 1.0, 200)))
+    chart = draw.layout(playing.get_rect()).chart
+    assert count_colour(playing, chart, draw.VALUE_LINE) > 100
+    assert count_colour(playing, chart, draw.RETURN_LINE) == 0
+    assert count_colour(ended, chart, draw.RETURN_LINE) > 100
 
 
 @pytest.mark.parametrize("mode", ["greedy", "sampled"])
 def test_the_header_always_says_greedy_or_sampled(track, mode):
-    surface = drawn(render.Scene(track, mode=mode))
-    header = render.layout(surface.get_rect()).header
+    surface = drawn(draw.Scene(track, mode=mode))
+    header = draw.layout(surface.get_rect()).header
     other = "sampled" if mode == "greedy" else "greedy"
-    assert count_colour(surface, header, render.MODE_COLOURS[mode], 2) > 200
-    assert count_colour(surface, header, render.MODE_COLOURS[other], 2) == 0
+    assert count_colour(surface, header, draw.MODE_COLOURS[mode], 2) > 200
+    assert count_colour(surface, header, draw.MODE_COLOURS[other], 2) == 0
 
 
 def test_frame_scales_with_a_resized_window(track):
     small = pygame.Surface((400, 250))
-    render.draw_frame(small, render.Scene(track, theta=0.1, probs=(0.3, 0.7), action=1))
-    view = render.world_view(render.layout(small.get_rect()).scene, track)
-    tip = render.pole_tip(view, 0.0, 0.1, track)
+    draw.draw_frame(small, draw.Scene(track, theta=0.1, probs=(0.3, 0.7), action=1))
+    view = draw.world_view(draw.layout(small.get_rect()).scene, track)
+    tip = draw.pole_tip(view, 0.0, 0.1, track)
     assert small.get_rect().collidepoint(tip)
-    assert close_to(colour_at(small, view.to_screen(0.0, cartpole.CART_HEIGHT / 3)), render.CART)
+    assert close_to(colour_at(small, view.to_screen(0.0, cartpole.CART_HEIGHT / 3)), draw.CART)
 
 
 def test_render_bench_reports_the_median_frame_time_as_json():
