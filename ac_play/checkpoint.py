@@ -48,9 +48,23 @@ class Checkpoint:
         return self.path.name if self.path else "(unsaved)"
 
 
+TEMP_SUFFIX = ".tmp"
+
+
 def save(path: str | Path, agent: ActorCritic, meta: dict, optimizer_state: dict | None = None) -> Path:
-    """Write a checkpoint atomically: a temporary file beside `path`, then a rename."""
+    """Write a checkpoint atomically: a temporary file beside `path`, then a rename.
+
+    Refuses (CheckpointError) to write NaN or infinite values, so the file already at `path`,
+    the last good one, stays. Any write error is a CheckpointError too, and leaves no temporary
+    file behind. The rename replaces whatever is at `path`, a symlink included, and never writes
+    through it.
+    """
     path = Path(path)
+    arrays = {f"param/{k}": np.asarray(v, dtype=np.float64) for k, v in agent.params.items()}
+    arrays.update({f"optim/{k}": np.asarray(v) for k, v in (optimizer_state or {}).items()})
+    bad = [key for key, array in arrays.items() if array.dtype.kind == "f" and not np.all(np.isfinite(array))]
+    if bad:
+        raise CheckpointError(f"not writing {path}: {bad[0]} holds NaN or infinite values; the previous file stays")
     meta = {
         **meta,
         "format_version": FORMAT_VERSION,
@@ -60,24 +74,38 @@ def save(path: str | Path, agent: ActorCritic, meta: dict, optimizer_state: dict
         "hidden": agent.hidden,
         "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    arrays = {"meta": np.array(json.dumps(meta))}
-    arrays.update({f"param/{k}": np.asarray(v, dtype=np.float64) for k, v in agent.params.items()})
-    arrays.update({f"optim/{k}": np.asarray(v) for k, v in (optimizer_state or {}).items()})
+    arrays["meta"] = np.array(json.dumps(meta))
+    temp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise CheckpointError(f"cannot write checkpoint in {path.parent}: {exc.strerror}") from None
-    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
         with os.fdopen(handle, "wb") as out:
             np.savez(out, **arrays)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
+    except OSError as exc:
+        _remove(temp)
+        raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        _remove(temp)
         raise
     return path
+
+
+def _remove(temp: str | None) -> None:
+    if temp is not None:
+        Path(temp).unlink(missing_ok=True)
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete temporary checkpoint files a killed process left in `folder` (ours only: .NAME.npz.*.tmp)."""
+    removed = []
+    for temp in Path(folder).glob(f".*.npz.*{TEMP_SUFFIX}"):
+        if temp.is_file() and not temp.is_symlink():
+            temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed
 
 
 def load(path: str | Path) -> Checkpoint:
