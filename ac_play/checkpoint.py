@@ -11,15 +11,15 @@ import datetime
 import json
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from ac_play import __version__
-from ac_play.agent import PARAM_NAMES, ActorCritic, param_shapes
+from ac_play import __version__, npz, schema
+from ac_play.agent import ActorCritic, param_shapes
+from ac_play.envs import registered_env_info
 from ac_play.errors import AcPlayError
 
 FORMAT_VERSION = 1
@@ -108,87 +108,98 @@ def remove_stale_temps(folder: str | Path) -> list[Path]:
     return removed
 
 
+META_LIMIT = 1 << 20
+"""Bytes of metadata a checkpoint may hold (ours take about 1 kB)."""
+
+
 def load(path: str | Path) -> Checkpoint:
-    """Read and validate a checkpoint; any problem raises CheckpointError with the reason."""
+    """Read and validate a checkpoint; any problem raises CheckpointError with the reason.
+
+    The container, every array's declared shape and dtype, and every metadata field are checked
+    before data is read (see `npz` and `schema`); the env must be registered and fit the weights.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint")
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
-    arrays = _read_arrays(path)
-    meta = _read_meta(path, arrays)
-    shapes = param_shapes(meta["obs_dim"], meta["n_actions"], meta["hidden"])
-    params = {name: _checked_array(path, arrays, f"param/{name}", shape) for name, shape in shapes.items()}
-    optim_state = {
-        key[len("optim/"):]: _checked_array(path, arrays, key, None)
-        for key in arrays
-        if key.startswith("optim/")
-    }
-    unexpected = set(arrays) - {"meta"} - {f"param/{n}" for n in PARAM_NAMES} - {f"optim/{k}" for k in optim_state}
-    if unexpected:
-        raise CheckpointError(f"{path}: unexpected arrays {', '.join(sorted(unexpected))}")
+    try:
+        with npz.open_archive(path) as archive:
+            meta = _read_meta(archive)
+            schema.check_meta(meta)
+            params, optim_state = _read_arrays(archive, meta)
+    except npz.NpzError as exc:
+        raise CheckpointError(f"{path} is not a readable .npz checkpoint ({exc})") from None
+    except AcPlayError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    _check_env(path, meta)
     return Checkpoint(ActorCritic(params), meta, optim_state, path)
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    if magic != b"PK\x03\x04":
-        # checked first: np.load would take any other file for a pickle
-        reason = "empty file" if not magic else "not a zip archive"
-        raise CheckpointError(f"{path} is not a readable .npz checkpoint ({reason})")
+def _read_meta(archive: npz.Archive) -> dict:
+    if "meta" not in archive.members:
+        raise AcPlayError("it has no metadata, so it is not an ac-play checkpoint")
+    text = str(archive.read("meta", (), "U", max_bytes=META_LIMIT))
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise CheckpointError(f"{path} contains pickled objects; refusing to load it") from None
-        raise CheckpointError(f"{path} is not a valid checkpoint ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise CheckpointError(f"{path} is not a readable .npz checkpoint ({reason})") from None
-    for key, value in arrays.items():
-        if not isinstance(value, np.ndarray):
-            raise CheckpointError(f"{path}: member {key!r} is not a NumPy array")
-    return arrays
-
-
-def _read_meta(path: Path, arrays: dict[str, np.ndarray]) -> dict:
-    if "meta" not in arrays:
-        raise CheckpointError(f"{path} has no metadata; it is not an ac-play checkpoint")
-    meta_array = arrays["meta"]
-    if meta_array.dtype.kind != "U" or meta_array.shape != ():
-        raise CheckpointError(f"{path}: metadata must be a JSON string")
-    try:
-        meta = json.loads(str(meta_array))
+        meta = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: metadata is not valid JSON ({exc.msg})") from None
+        raise AcPlayError(f"metadata is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise AcPlayError("metadata is nested too deeply") from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: metadata must be a JSON object")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format {meta.get('format_version')!r} is not supported "
-            f"(this ac-play reads format {FORMAT_VERSION})"
-        )
-    for key in ("obs_dim", "n_actions", "hidden"):
-        if not isinstance(meta.get(key), int) or meta[key] < 1:
-            raise CheckpointError(f"{path}: metadata field {key!r} must be a positive integer")
-    if not isinstance(meta.get("env_id"), str):
-        raise CheckpointError(f"{path}: metadata has no environment id")
+        raise AcPlayError("metadata must be a JSON object")
+    if meta.get("format_version") != FORMAT_VERSION or not schema.is_int(meta.get("format_version")):
+        version = meta.get("format_version")
+        raise AcPlayError(f"checkpoint format {version!r} is not supported (this ac-play reads {FORMAT_VERSION})")
     return meta
 
 
-def _checked_array(path: Path, arrays: dict, key: str, shape: tuple | None) -> np.ndarray:
-    if key not in arrays:
-        raise CheckpointError(f"{path}: missing array {key!r}")
-    array = arrays[key]
-    if array.dtype.kind not in "fi":
-        raise CheckpointError(f"{path}: array {key!r} has dtype {array.dtype}, expected numbers")
-    if shape is not None and array.shape != shape:
-        raise CheckpointError(f"{path}: array {key!r} has shape {array.shape}, expected {shape}")
-    if shape is not None and array.dtype.kind != "f":
-        raise CheckpointError(f"{path}: array {key!r} has dtype {array.dtype}, expected float")
-    if not np.all(np.isfinite(array)):
-        raise CheckpointError(f"{path}: array {key!r} holds NaN or infinite values")
-    return array.astype(np.float64) if array.dtype.kind == "f" else array
+def expected_arrays(meta: dict) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Every array a checkpoint with this metadata may hold: name -> (shape, dtype kinds)."""
+    shapes = param_shapes(meta["obs_dim"], meta["n_actions"], meta["hidden"])
+    expected = {f"param/{name}": (shape, "f") for name, shape in shapes.items()}
+    expected["optim/t"] = ((1,), "i")
+    for moment in ("m", "v"):
+        expected.update({f"optim/{moment}/{name}": (shape, "f") for name, shape in shapes.items()})
+    return expected
+
+
+def _read_arrays(archive: npz.Archive, meta: dict) -> tuple[dict, dict]:
+    """The parameters and the optimiser's state: all of Adam's arrays, or none (SGD keeps none)."""
+    expected = expected_arrays(meta)
+    names = set(archive.members) - {"meta"}
+    unexpected = names - set(expected)
+    if unexpected:
+        raise AcPlayError(f"unexpected arrays {', '.join(sorted(unexpected))}")
+    optim = {name for name in expected if name.startswith("optim/")}
+    wanted = [name for name in expected if name.startswith("param/")] + (sorted(optim) if names & optim else [])
+    arrays = {}
+    for name in wanted:
+        if name not in names:
+            raise AcPlayError(f"missing array {name!r}")
+        shape, kinds = expected[name]
+        array = archive.read(name, shape, kinds)
+        if not np.all(np.isfinite(array)):
+            raise AcPlayError(f"array {name!r} holds NaN or infinite values")
+        if kinds == "i" and array.min() < 0:
+            raise AcPlayError(f"array {name!r} counts negative steps")
+        arrays[name] = array.astype(np.float64) if kinds == "f" else array.astype(np.int64)
+    params = {name.removeprefix("param/"): array for name, array in arrays.items() if name.startswith("param/")}
+    optim_state = {name.removeprefix("optim/"): array for name, array in arrays.items() if name.startswith("optim/")}
+    return params, optim_state
+
+
+def _check_env(path: Path, meta: dict) -> None:
+    """The env the file names must be registered already, and the weights must fit it."""
+    try:
+        info = registered_env_info(meta["env_id"])
+    except AcPlayError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    if (info.obs_dim, info.n_actions) != (meta["obs_dim"], meta["n_actions"]):
+        raise CheckpointError(
+            f"{path}: its weights take {meta['obs_dim']} inputs and give {meta['n_actions']} actions; "
+            f"{info.env_id} has {info.obs_dim} and {info.n_actions}"
+        )
 
 
 def check_compatible(checkpoint: Checkpoint, env_id: str, hidden: int | None = None) -> None:

@@ -75,6 +75,14 @@ class TrainConfig:
              f"must be zero or positive, not {self.entropy}"),
             ("episodes", self.episodes is None or self.episodes >= 1, f"must be at least 1, not {self.episodes}"),
             ("seed", self.seed >= 0, f"must be zero or positive, not {self.seed}"),
+            ("value_coef", math.isfinite(self.value_coef) and self.value_coef >= 0,
+             f"must be zero or positive, not {self.value_coef}"),
+            ("huber_delta", math.isfinite(self.huber_delta) and self.huber_delta > 0,
+             f"must be a positive number, not {self.huber_delta}"),
+            ("max_grad_norm", math.isfinite(self.max_grad_norm) and self.max_grad_norm >= 0,
+             f"must be zero or positive, not {self.max_grad_norm}"),
+            ("running_alpha", 0 < self.running_alpha <= 1, f"must be in (0, 1], not {self.running_alpha}"),
+            ("max_episodes", self.max_episodes >= 1, f"must be at least 1, not {self.max_episodes}"),
         ]
         for name, allowed in CHOICES.items():
             value = getattr(self, name)

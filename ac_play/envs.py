@@ -75,6 +75,17 @@ def env_info(env_id: str) -> EnvInfo:
     )
 
 
+def registered_env_info(env_id: str) -> EnvInfo:
+    """`env_info` for an id read from a file: it must be in gymnasium's registry already.
+
+    An id typed by the user may name a module to import (`module:Env-v0`); one read from a
+    checkpoint may not, so it is looked up, and nothing is imported for it.
+    """
+    if env_id not in gym.registry:
+        raise AcPlayError(f"environment {env_id!r} is not registered with gymnasium")
+    return env_info(env_id)
+
+
 def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """gymnasium's own NumPy-vectorised CartPole where there is one, else N envs in step."""
     mode = "vector_entry_point" if is_cartpole(env_id) else "sync"

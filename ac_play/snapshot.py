@@ -18,7 +18,6 @@ import numpy as np
 from ac_play import checkpoint
 from ac_play.agent import ActorCritic
 from ac_play.config import TrainConfig
-from ac_play.errors import AcPlayError
 from ac_play.returns import RunningNormaliser
 from ac_play.training import Progress, Trainer
 
@@ -48,19 +47,15 @@ class Snapshot:
 
     @classmethod
     def from_checkpoint(cls, ckpt: checkpoint.Checkpoint) -> Snapshot:
-        """What a checkpoint holds; a section of its metadata that makes no sense is a CheckpointError."""
+        """What a checkpoint holds (its metadata was checked field by field when it was loaded)."""
+        meta = ckpt.meta
+        # the env the weights were checked against is the checkpoint's own, whatever the config says
+        config = TrainConfig.from_dict({**meta.get("config", {}), "env_id": ckpt.env_id})
         progress_fields = {f.name for f in dataclasses.fields(Progress)}
-        try:
-            # the env the arrays were checked against is the checkpoint's own, whatever the config says
-            config = TrainConfig.from_dict({**_section(ckpt, "config"), "env_id": ckpt.env_id}).validate()
-            progress = Progress(**{k: v for k, v in _section(ckpt, "progress").items() if k in progress_fields})
-            normaliser = RunningNormaliser()
-            if ckpt.meta.get("normaliser") is not None:
-                normaliser.load_state(_section(ckpt, "normaliser"))
-        except checkpoint.CheckpointError:
-            raise
-        except (TypeError, ValueError, KeyError, AcPlayError) as exc:
-            raise checkpoint.CheckpointError(f"{ckpt.path}: metadata does not describe a run ({exc})") from None
+        progress = Progress(**{k: v for k, v in meta.get("progress", {}).items() if k in progress_fields})
+        normaliser = RunningNormaliser()
+        if meta.get("normaliser"):
+            normaliser.load_state(meta["normaliser"])
         params = {name: array.copy() for name, array in ckpt.agent.params.items()}
         return cls(params, config, progress, normaliser, ckpt.optimizer_state)
 
@@ -92,11 +87,3 @@ class Snapshot:
 
     def save(self, path: str | Path) -> Path:
         return checkpoint.save(path, self.agent, self.meta(), self.optimizer_state)
-
-
-def _section(ckpt: checkpoint.Checkpoint, key: str) -> dict:
-    """One object of a checkpoint's metadata ({} when an older checkpoint lacks it)."""
-    section = ckpt.meta.get(key, {})
-    if not isinstance(section, dict):
-        raise checkpoint.CheckpointError(f"{ckpt.path}: metadata field {key!r} must be a JSON object")
-    return section
