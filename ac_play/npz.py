@@ -92,8 +92,10 @@ class Archive:
                 data = member.read(nbytes + 1)
         except READ_ERRORS as exc:
             raise NpzError(f"member {name!r}: {_reason(exc)}") from None
-        if len(data) != nbytes:
-            raise NpzError(f"member {name!r} holds {len(data)} bytes of data, its header says {nbytes}")
+        if len(data) > nbytes:
+            raise NpzError(f"member {name!r} holds more data than the {nbytes} bytes its header declares")
+        if len(data) < nbytes:
+            raise NpzError(f"member {name!r} holds {len(data)} bytes of data; its header declares {nbytes}")
         return np.frombuffer(data, dtype=dtype).reshape(declared_shape).copy()
 
 
@@ -113,7 +115,7 @@ def _check_declared(
 ) -> int:
     """The data bytes the member must hold, once its declared shape and dtype are acceptable."""
     if dtype.hasobject:
-        raise NpzError(f"member {name!r} holds pickled Python objects; ac-play never loads them")
+        raise NpzError(f"member {name!r} holds pickled objects, which ac-play never loads")
     if dtype.kind not in kinds:
         raise NpzError(f"member {name!r} has dtype {dtype}, expected {'/'.join(KIND_NAMES[k] for k in kinds)}")
     elements = 1

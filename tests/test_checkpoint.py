@@ -142,7 +142,7 @@ def test_pickled_objects_are_refused_without_being_run(tmp_path):
     path = tmp_path / "evil.npz"
     meta = {"format_version": 1, "obs_dim": 4, "n_actions": 2, "hidden": 8, "env_id": "CartPole-v1"}
     np.savez(path, meta=np.array(json.dumps(meta)), **{"param/W1": np.array([Boom()], dtype=object)})
-    with pytest.raises(CheckpointError, match="'param/W1' holds pickled Python objects"):
+    with pytest.raises(CheckpointError, match="'param/W1' holds pickled objects"):
         checkpoint.load(path)
     assert not marker.exists()
 
