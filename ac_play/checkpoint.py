@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -119,10 +120,7 @@ def load(path: str | Path) -> Checkpoint:
     before data is read (see `npz` and `schema`); the env must be registered and fit the weights.
     """
     path = Path(path)
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint")
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+    _check_regular_file(path)
     try:
         with npz.open_archive(path) as archive:
             meta = _read_meta(archive)
@@ -134,6 +132,19 @@ def load(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path}: {exc}") from None
     _check_env(path, meta)
     return Checkpoint(ActorCritic(params), meta, optim_state, path)
+
+
+def _check_regular_file(path: Path) -> None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint not found: {path}") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise CheckpointError(f"{path} is a folder, not a checkpoint")
+    if not stat.S_ISREG(status.st_mode):
+        raise CheckpointError(f"{path} is not a regular file")
 
 
 def _read_meta(archive: npz.Archive) -> dict:

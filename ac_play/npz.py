@@ -44,8 +44,11 @@ class Archive:
     """An open, checked .npz: its members by array name, read one at a time against expectations."""
 
     def __init__(self, path: Path):
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
+        try:
+            with open(path, "rb") as handle:
+                magic = handle.read(4)
+        except OSError as exc:
+            raise NpzError(exc.strerror or str(exc)) from None
         if magic != ZIP_MAGIC:
             # checked first: np.load would take any other file for a pickle
             raise NpzError("empty file" if not magic else "not a zip archive")

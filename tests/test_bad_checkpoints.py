@@ -314,3 +314,15 @@ def test_random_byte_mutations_give_exit_0_or_one_clean_line(good, tmp_path, cap
             assert len(err.strip().splitlines()) == 1 and err.startswith("ac-play: error: ")
         outcomes[code] += 1
     assert outcomes[2] > 30 and time.perf_counter() - started < 30
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "name too long", "missing"])
+def test_a_path_that_is_no_regular_file_is_refused(tmp_path, capsys, kind):
+    import os
+
+    path = {"folder": tmp_path, "fifo": tmp_path / "pipe.npz", "name too long": tmp_path / ("x" * 300 + ".npz"),
+            "missing": tmp_path / "none" / "a.npz"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    for command in COMMANDS:
+        refuse(COMMANDS[command](path), capsys)
