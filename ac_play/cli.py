@@ -24,8 +24,8 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
 """TrainConfig fields the command line sets, and their flags."""
-OTHER_FLAGS = {"speed": "--speed", "record": "--record"}
-"""Settings of watch and human that the command line sets, and their flags."""
+OTHER_FLAGS = {"speed": "--speed", "record": "--record", "jobs": "--jobs"}
+"""Settings of watch, human and bench that the command line sets, and their flags."""
 
 
 def whole_number(text: str) -> int:
