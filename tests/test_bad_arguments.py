@@ -12,6 +12,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from ac_play import bench
 from ac_play.config import ConfigError, TrainConfig
@@ -21,6 +22,95 @@ from ac_play.training import MEMORY_LIMIT, Trainer, check_memory, in_bytes, memo
 
 BIG_HIDDEN = "1000000000000"
 BIG_ENVS = "1000000000"
+BIG_SEED = "99999999999999999999"
+
+
+def run_quietly(*args):
+    return run_cli(*args, stdin=subprocess.DEVNULL)
+
+
+def assert_one_error_line(result, words):
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ac-play: error: "), result.stderr
+    assert words in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["bench", "--env", "Nope-v0"], "unknown environment 'Nope-v0'"),
+        (["bench", "--env", "Pendulum-v1"], "ac-play needs Discrete"),
+        (["bench", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about 1.9 PiB of memory"),
+        (["bench", "--seeds", "1000", "--jobs", "1000"], "--jobs 1000 would need about"),
+        (["bench", "--memory", "5", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about"),
+        (["bench", "--tui", "--seeds", "1", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about"),
+        (["train", "--headless", "--hidden", BIG_HIDDEN],
+         f"--hidden {BIG_HIDDEN} would need about 14 PiB of memory; ac-play's limit is 8 GiB"),
+        (["train", "--headless", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about"),
+        (["train", "--headless", "--hidden", "1" + "0" * 400], "would need about 10^404 bytes of memory"),
+        (["train", "--headless", "--lr", "nan"], "--lr must be a positive number, not nan"),
+        (["train", "--headless", "--lr", "inf"], "--lr must be a positive number, not inf"),
+        (["train", "--headless", "--gamma", "nan"], "--gamma must be in (0, 1], not nan"),
+        (["train", "--headless", "--entropy", "nan"], "--entropy must be zero or positive, not nan"),
+        (["train", "--headless", "--entropy", "inf"], "--entropy must be zero or positive, not inf"),
+        (["train", "--headless", "--env", "this:CartPole-v1"], "unknown environment 'this:CartPole-v1'"),
+        (["train", "--headless", "--out", "{file}"], "cannot write the run folder"),
+        (["train", "--headless", "--resume", "{folder}"], "checkpoint not found"),
+        (["train"], "the training UI needs a terminal; use --headless"),
+        (["train", "--hidden", BIG_HIDDEN], "the training UI needs a terminal"),
+        (["eval", "{folder}"], "checkpoint not found"),
+        (["watch", "{folder}", "--frames", "1"], "checkpoint not found"),
+        (["watch", "--speed", "nan", "--frames", "1"], "--speed must be between 0.25 and 8, not nan"),
+        (["human", "--speed", "nan"], "--speed must be between 0.25 and 2, not nan"),
+        (["human", "--agent", "{folder}"], "checkpoint not found"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_exit_2(tmp_path, args, words):
+    (tmp_path / "file").write_text("a file, not a folder")
+    (tmp_path / "folder").mkdir()
+    args = [arg.format(file=tmp_path / "file", folder=tmp_path / "folder") for arg in args]
+    if args[0] == "train" and "--out" not in args:
+        args += ["--out", tmp_path / "run"]
+    assert_one_error_line(run_quietly(*args), words)
+    assert not (tmp_path / "run").exists()  # refused before the run folder is written
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["bench", "--envs", "0"], "argument --envs: expected 1 or more, not 0"),
+        (["eval", "--episodes", "1000000000"], "argument --episodes: expected at most 100000, not 1000000000"),
+    ],
+)
+def test_argparse_level_problems_are_a_usage_error_and_exit_2(args, words):
+    result = run_quietly(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("usage: ac-play ") and result.stderr.splitlines()[-1].endswith(words)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--headless", "--seed", BIG_SEED, "--episodes", "2", "--hidden", "8", "--out", "{run}"],
+        ["eval", "--episodes", "1", "--seed", BIG_SEED],
+        ["watch", "--frames", "2", "--seed", BIG_SEED],
+    ],
+)
+def test_seeds_beyond_64_bits_are_accepted(tmp_path, args):
+    result = run_quietly(*[arg.format(run=tmp_path / "run") for arg in args])
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_tui_path_refuses_a_size_that_cannot_fit_before_allocating(tmp_path):
+    from ac_play.tui.main import build_app
+
+    with pytest.raises(ConfigError) as refused:
+        build_app(TrainConfig(hidden=int(BIG_HIDDEN)), out=tmp_path / "run")
+    assert refused.value.field == "hidden"
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("field, size", [("hidden", int(BIG_HIDDEN)), ("envs", int(BIG_ENVS))])
