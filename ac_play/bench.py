@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import signal
 import statistics
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 from ac_play.config import TrainConfig
-from ac_play.envs import make_vector_env
-from ac_play.training import Trainer
+from ac_play.envs import env_info, make_vector_env
+from ac_play.errors import AcPlayError, SettingError
+from ac_play.training import MEMORY_LIMIT, Trainer, check_memory, memory_needed, too_big
 
 BARE_STEPS = 100_000
 """env.step calls timed for the bare throughput (about one second)."""
+WORKER_BYTES = 64 * 2**20
+"""A worker process's own memory, before training: Python, NumPy and gymnasium (40 MB resident, measured)."""
 
 
 def bare_steps_per_second(env_id: str, envs: int, steps: int = BARE_STEPS, seed: int = 0) -> float:
@@ -52,8 +57,18 @@ def bare_steps_per_second(env_id: str, envs: int, steps: int = BARE_STEPS, seed:
 
 
 def bench_seed(job: tuple[str, int, int]) -> dict:
+    """One seed's numbers (in a worker process); a problem the user can act on comes back as {"error": sentence}.
+
+    Returned rather than raised: SettingError's arguments do not survive pickling back to the parent.
+    """
+    try:
+        return train_seed(*job)
+    except AcPlayError as exc:
+        return {"error": str(exc)}
+
+
+def train_seed(env_id: str, seed: int, envs: int) -> dict:
     """Train one seed until solved; report its numbers beside the bare env throughput."""
-    env_id, seed, envs = job
     bare = bare_steps_per_second(env_id, envs, seed=seed)
     started = time.perf_counter()
     trainer = Trainer(TrainConfig(env_id=env_id, seed=seed, envs=envs))
@@ -71,6 +86,13 @@ def bench_seed(job: tuple[str, int, int]) -> dict:
         "bare_steps_per_s": bare,
         "ratio": steps_per_s / bare,
     }
+
+
+def checked(run: dict) -> dict:
+    """A worker's result, or its error raised again in the parent."""
+    if "error" in run:
+        raise AcPlayError(run["error"])
+    return run
 
 
 def resident_mb() -> float:
@@ -133,12 +155,45 @@ def run_memory_bench(env_id: str, episodes: int, envs: int = 1, json_out: bool =
     return 0
 
 
+def check_bench(env_id: str, envs: int, processes: int) -> None:
+    """In the parent, before any worker starts: a bad env or size is one sentence, not a worker's traceback."""
+    config = TrainConfig(env_id=env_id, envs=envs).validate()
+    info = env_info(env_id)
+    check_memory(config, info)
+    needed = processes * (WORKER_BYTES + memory_needed(config, info))
+    if needed > MEMORY_LIMIT:
+        raise SettingError("jobs", too_big(processes, needed))
+
+
+def ignore_ctrl_c() -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle (it stops the workers), so workers print nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def train_seeds(work: Iterable[tuple[str, int, int]], processes: int) -> list[dict]:
+    """`bench_seed` over `work` in `processes` spawned workers; Ctrl-C is this process's alone.
+
+    Ctrl-C raises KeyboardInterrupt here, and leaving the `with` terminates the workers, which
+    ignore SIGINT. The initializer makes them ignore it only once they have imported NumPy and
+    gymnasium; to cover their start too, this process ignores SIGINT while it starts them, and
+    they inherit that across exec (a Ctrl-C in those few milliseconds is lost).
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pool = multiprocessing.get_context("spawn").Pool(processes, initializer=ignore_ctrl_c)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with pool:
+        return [checked(run) for run in pool.imap(bench_seed, work)]
+
+
 def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: int = 1, json_out: bool = False) -> int:
     """`ac-play bench`: train `seeds` seeds until solved, `jobs` at a time; 1 if any did not solve."""
-    TrainConfig(env_id=env_id, envs=envs).validate()
-    work = [(env_id, seed, envs) for seed in range(seeds)]
-    with multiprocessing.get_context("spawn").Pool(min(jobs, len(work))) as pool:
-        runs = pool.map(bench_seed, work, chunksize=1)
+    processes = min(jobs, seeds)
+    check_bench(env_id, envs, processes)
+    # a generator, not a list: --seeds may be huge, and the pool takes jobs as workers free up
+    work = ((env_id, seed, envs) for seed in range(seeds))
+    runs = train_seeds(work, processes)
     totals = summary(runs)
     if json_out:
         print(json.dumps({"env_id": env_id, "envs": envs, "jobs": jobs, "runs": runs, "median": totals}))

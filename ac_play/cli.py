@@ -24,8 +24,10 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
 """TrainConfig fields the command line sets, and their flags."""
-OTHER_FLAGS = {"speed": "--speed", "record": "--record"}
-"""Settings of watch and human that the command line sets, and their flags."""
+OTHER_FLAGS = {"speed": "--speed", "record": "--record", "jobs": "--jobs"}
+"""Settings of watch, human and bench that the command line sets, and their flags."""
+EVAL_EPISODES_LIMIT = 100_000
+"""eval keeps every episode's arrays until it reports (about 24 kB each on CartPole): 2.4 GB at most."""
 
 
 def whole_number(text: str) -> int:
@@ -41,6 +43,18 @@ def count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected 1 or more, not {value}")
     return value
+
+
+def count_at_most(limit: int):
+    """An argparse type: a whole number from 1 to `limit`."""
+
+    def checked(text: str) -> int:
+        value = count(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit}, not {value}")
+        return value
+
+    return checked
 
 
 def seed_number(text: str) -> int:
@@ -72,6 +86,10 @@ def train(args: argparse.Namespace) -> int:
         from ac_play.headless import run_headless
 
         return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window)
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        # Textual reads keys from stdin and draws on stderr (stdout may go to a file: it gets the
+        # closing lines); with stdin at its end, Textual's key reader spins a core forever
+        raise AcPlayError("the training UI needs a terminal; use --headless")
     from ac_play.tui.main import run_tui
 
     return run_tui(config, resumed, args.resume, out=args.out, window=args.window)
@@ -187,7 +205,8 @@ def add_human_args(parser: argparse.ArgumentParser) -> None:
 
 def add_eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
-    parser.add_argument("--episodes", type=count, default=100, help="episodes to play (default 100)")
+    parser.add_argument("--episodes", type=count_at_most(EVAL_EPISODES_LIMIT), default=100,
+                        help=f"episodes to play, at most {EVAL_EPISODES_LIMIT} (default 100)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--greedy", dest="greedy", action="store_true", default=True,
                       help="take the most probable action (default)")

@@ -8,6 +8,7 @@ effect between updates.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -15,9 +16,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ac_play.agent import ActorCritic, grad_norm
-from ac_play.config import HOT_SETTINGS, TrainConfig
-from ac_play.envs import Episode, env_info, make_runner
+from ac_play.agent import ActorCritic, grad_norm, param_shapes
+from ac_play.config import HOT_SETTINGS, ConfigError, TrainConfig
+from ac_play.envs import EnvInfo, Episode, env_info, make_runner
 from ac_play.errors import AcPlayError
 from ac_play.optim import make_optimizer
 from ac_play.returns import RunningNormaliser, discounted_returns, normalise
@@ -62,12 +63,65 @@ class Progress:
     elapsed: float = 0.0
 
 
+MEMORY_LIMIT = 8 * 2**30
+"""Bytes a training run may need (see `memory_needed`); bigger runs are refused before they allocate.
+
+A laptop's memory, far above any useful run: the defaults need 2 MiB, --envs 1000 about 2 GiB.
+"""
+FLOAT_BYTES = 8
+UNLIMITED_EPISODE_STEPS = 1000
+"""The runners' first buffer length for an env without a step limit (they grow it if needed)."""
+
+
+def memory_needed(config: TrainConfig, info: EnvInfo) -> int:
+    """Bytes a run needs at its largest, from the sizes alone (nothing is allocated).
+
+    parameters: 4 copies (weights, gradients, Adam's two moments) of every parameter
+    one update: envs x step limit rows of obs [D] and z, h, dh, dz [H]
+    the runner's buffers: envs x step limit rows of obs [D], action and reward
+    """
+    shapes = param_shapes(info.obs_dim, info.n_actions, config.hidden)
+    parameters = 4 * sum(math.prod(shape) for shape in shapes.values())
+    rows = config.envs * (info.max_episode_steps or UNLIMITED_EPISODE_STEPS)
+    update = rows * (info.obs_dim + 4 * config.hidden)
+    buffers = rows * (info.obs_dim + 2)
+    return FLOAT_BYTES * (parameters + update + buffers)
+
+
+def check_memory(config: TrainConfig, info: EnvInfo) -> None:
+    """Refuse a run that needs more than MEMORY_LIMIT: a ConfigError naming hidden, or else envs."""
+    needed = memory_needed(config, info)
+    if needed <= MEMORY_LIMIT:
+        return
+    one_env = memory_needed(TrainConfig(hidden=config.hidden, envs=1), info)
+    field, value = ("hidden", config.hidden) if one_env > MEMORY_LIMIT else ("envs", config.envs)
+    raise ConfigError(field, too_big(value, needed))
+
+
+def too_big(value: int, needed: int) -> str:
+    """Why `value` is refused, for a SettingError: what it would need against the limit."""
+    return f"{value} would need about {in_bytes(needed)} of memory; ac-play's limit is {in_bytes(MEMORY_LIMIT)}"
+
+
+def in_bytes(size: int) -> str:
+    """A size in the largest binary unit under 1024 of it (512 bytes, 1.5 TiB, 8 GiB); past EiB, a power of ten."""
+    units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    if size >= 1024 ** len(units):
+        # a huge --hidden can make sizes too big to divide into a float
+        return f"10^{int(math.log10(size))} bytes"
+    power = (max(size, 1).bit_length() - 1) // 10
+    number = size / 1024**power
+    digits = f"{number:.1f}".removesuffix(".0") if number < 10 else f"{number:.0f}"
+    return f"{digits} {units[power]}"
+
+
 class Trainer:
     """Trains one agent on one environment, one batch of episodes per update."""
 
     def __init__(self, config: TrainConfig, agent: ActorCritic | None = None):
         self.config = config.validate()
         self.info = env_info(config.env_id)
+        check_memory(config, self.info)
         self.agent = agent or ActorCritic.create(
             self.info.obs_dim, self.info.n_actions, config.hidden, config.seed, config.init
         )
