@@ -16,7 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, printable
 
 DATA_DIR_VARIABLE = "AC_PLAY_DATA_DIR"
 SCORES_NAME = "scores.jsonl"
@@ -72,7 +72,7 @@ def scores_path() -> Path:
 
 
 def print_warning(message: str) -> None:
-    print(f"ac-play: warning: {message}", file=sys.stderr)
+    print(f"ac-play: warning: {printable(message)}", file=sys.stderr)
 
 
 def read_scores(path: Path | None = None, warn: Warn = print_warning) -> list[Score]:
@@ -154,13 +154,13 @@ def format_table(scores: list[Score]) -> str:
     rows = [
         (
             str(rank),
-            score.name,
+            printable(score.name),
             str(score.player_steps),
             "-" if score.agent_steps is None else str(score.agent_steps),
             f"{score.speed:g}x",
             str(score.seed),
-            score.date[:16].replace("T", " "),
-            score.agent or "solo",
+            printable(score.date[:16].replace("T", " ")),
+            printable(score.agent or "solo"),
         )
         for rank, score in enumerate(scores, start=1)
     ]
@@ -178,9 +178,10 @@ def print_best(limit: int = 10) -> int:
     """`ac-play human --scores`: the best rounds as a table."""
     path = scores_path()
     scores = read_scores(path)
+    where = printable(str(path))
     if not scores:
-        print(f"no rounds played yet (scores are kept in {path})")
+        print(f"no rounds played yet (scores are kept in {where})")
         return 0
-    print(f"best {min(limit, len(scores))} of {len(scores)} rounds ({path})")
+    print(f"best {min(limit, len(scores))} of {len(scores)} rounds ({where})")
     print(format_table(best_scores(scores, limit)))
     return 0
