@@ -12,7 +12,7 @@ import os
 import sys
 
 from ac_play import __version__
-from ac_play.errors import AcPlayError, SettingError
+from ac_play.errors import AcPlayError, SettingError, printable
 
 # Nothing above imports NumPy, so this still takes effect.
 # Our matrices are small (at most a few thousand rows by 128): BLAS worker threads cost more in
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except AcPlayError as exc:
-        print(f"ac-play: error: {error_line(exc)}", file=sys.stderr)
+        print(f"ac-play: error: {printable(error_line(exc))}", file=sys.stderr)  # messages quote paths and metadata
         return 2
     except KeyboardInterrupt:
         # training saves its own checkpoint on Ctrl-C; anything else has nothing to lose

@@ -24,3 +24,27 @@ class SettingError(AcPlayError):
         if not low <= value <= high:
             raise cls(field, f"must be between {low:g} and {high:g}, not {value:g}")
         return value
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control and other unprintable characters as visible escapes.
+
+    Names, paths and metadata come from files and flags; printed raw, an ESC or a CSI (\\x9b) would
+    drive the terminal (clear it, retitle it, hide text) and a bidi override (U+202E) would reverse
+    what follows. Letters of any script (é, ü, 中) stay as they are.
+    """
+    if text.isprintable():  # the common case, at C speed
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if char in SHORT_ESCAPES:
+        return SHORT_ESCAPES[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

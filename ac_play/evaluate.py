@@ -9,6 +9,7 @@ import numpy as np
 from ac_play import checkpoint
 from ac_play.agent import ActorCritic
 from ac_play.envs import env_info, make_runner
+from ac_play.errors import printable
 
 
 def evaluate(agent: ActorCritic, env_id: str, episodes: int, greedy: bool = True, seed: int = 0) -> np.ndarray:
@@ -43,7 +44,8 @@ def run_eval(path: str | None, episodes: int = 100, greedy: bool = True, seed: i
         print(json.dumps(summary))
     else:
         print(
-            f"{summary['checkpoint']} on {summary['env_id']}, {summary['episodes']} {summary['mode']} episodes: "
+            f"{printable(summary['checkpoint'])} on {printable(summary['env_id'])}, "
+            f"{summary['episodes']} {summary['mode']} episodes: "
             f"mean {summary['mean']:.1f}  std {summary['std']:.1f}  "
             f"min {summary['min']:.1f}  max {summary['max']:.1f}"
         )

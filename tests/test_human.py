@@ -206,15 +206,26 @@ def test_abandoned_round_is_not_saved(window, agent, tmp_path):
     assert scores.read_scores(tmp_path / "scores.jsonl") == []
 
 
-def test_round_with_a_corrupt_scores_file_keeps_it_aside_and_saves_the_round(window, agent, tmp_path):
-    (tmp_path / "scores.jsonl").write_text("{not json\n")
+def test_round_after_a_bad_line_is_saved_below_it_and_the_file_left_as_it_was(window, agent, tmp_path):
+    path = tmp_path / "scores.jsonl"
+    path.write_text("{not json\n")
     game = make_game(agent)
     start_round(game)
     play_for(game, 10_000)
-    assert game.state == "result" and "corrupt" in game.notice
-    assert [s.player_steps for s in scores.read_scores(tmp_path / "scores.jsonl")] == [game.player.steps]
-    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("scores.corrupt-")]
-    assert aside.read_text() == "{not json\n"
+    assert game.state == "result" and game.notice == ""
+    assert path.read_text().startswith("{not json\n")
+    assert [s.player_steps for s in scores.read_scores(path, warn=lambda message: None)] == [game.player.steps]
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.jsonl"]
+
+
+def test_round_written_only_in_part_says_so_on_screen(window, agent, tmp_path, monkeypatch):
+    write = os.write
+    monkeypatch.setattr(scores.os, "write", lambda handle, data: write(handle, data[: len(data) // 2]))
+    game = make_game(agent)
+    start_round(game)
+    play_for(game, 10_000)
+    assert game.state == "result"
+    assert game.notice.startswith("this round was not saved: the scores file") and "not fully written" in game.notice
 
 
 def test_h_toggles_the_agent_hint_on_the_player_side(window, agent):

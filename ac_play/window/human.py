@@ -250,7 +250,7 @@ class Game:
             env_id=self.env_id,
         )
         try:
-            scores.append_score(score, self.scores_file, warn=self.warn)
+            scores.append_score(score, self.scores_file)
         except AcPlayError as exc:
             self.warn(f"this round was not saved: {exc}")
         self.state = "result"

@@ -16,7 +16,7 @@ import pygame
 
 from ac_play import checkpoint
 from ac_play.cartpole import Track
-from ac_play.errors import SettingError
+from ac_play.errors import SettingError, printable
 from ac_play.snapshot import Snapshot
 from ac_play.window import keys
 from ac_play.window.display import open_window
@@ -269,7 +269,7 @@ def run_watch(
         play.close()
     if recorder:
         recorder.close()
-        print(f"recorded {len(recorder.frames)} frames to {recorder.path}")
+        print(f"recorded {len(recorder.frames)} frames to {printable(str(recorder.path))}")
     shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
-    print(f"{ckpt.name}, {viewer.summary()}{shown}", flush=True)
+    print(f"{printable(ckpt.name)}, {viewer.summary()}{shown}", flush=True)
     return 0
