@@ -103,11 +103,12 @@ def watch(args: argparse.Namespace) -> int:
 
 
 def human(args: argparse.Namespace) -> int:
-    from ac_play.window.human import run_human
-    from ac_play.window.scores import print_best
+    if args.scores:  # no pygame, no gymnasium: the table only
+        from ac_play.window.scores import print_best
 
-    if args.scores:
         return print_best()
+    from ac_play.window.human import run_human
+
     return run_human(args.agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name)
 
 
