@@ -57,14 +57,14 @@ def assert_one_error_line(result, words):
         (["train", "--headless", "--entropy", "inf"], "--entropy must be zero or positive, not inf"),
         (["train", "--headless", "--env", "this:CartPole-v1"], "unknown environment 'this:CartPole-v1'"),
         (["train", "--headless", "--out", "{file}"], "cannot write the run folder"),
-        (["train", "--headless", "--resume", "{folder}"], "checkpoint not found"),
+        (["train", "--headless", "--resume", "{folder}"], "is a folder, not a checkpoint"),
         (["train"], "the training UI needs a terminal; use --headless"),
         (["train", "--hidden", BIG_HIDDEN], "the training UI needs a terminal"),
-        (["eval", "{folder}"], "checkpoint not found"),
-        (["watch", "{folder}", "--frames", "1"], "checkpoint not found"),
+        (["eval", "{folder}"], "is a folder, not a checkpoint"),
+        (["watch", "{folder}", "--frames", "1"], "is a folder, not a checkpoint"),
         (["watch", "--speed", "nan", "--frames", "1"], "--speed must be between 0.25 and 8, not nan"),
         (["human", "--speed", "nan"], "--speed must be between 0.25 and 2, not nan"),
-        (["human", "--agent", "{folder}"], "checkpoint not found"),
+        (["human", "--agent", "{folder}"], "is a folder, not a checkpoint"),
     ],
 )
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path, args, words):
