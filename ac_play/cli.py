@@ -71,7 +71,8 @@ def train(args: argparse.Namespace) -> int:
     if args.headless:
         from ac_play.headless import run_headless
 
-        return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window)
+        return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window,
+                            resumed_from=args.resume)
     from ac_play.tui.main import run_tui
 
     return run_tui(config, resumed, args.resume, out=args.out, window=args.window)
