@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 import time
 from pathlib import Path
 from typing import NoReturn
@@ -49,6 +50,8 @@ class MetricsLog:
         self.pending_bytes = 0
         self.flushed_at = time.monotonic()
         self.failed = False
+        # the TUI's save key flushes from another thread than the one adding lines
+        self._lock = threading.Lock()
 
     def _drop_torn_line(self) -> int:
         """Truncate a last line without its newline (left by a crash); return the file's length."""
@@ -66,8 +69,9 @@ class MetricsLog:
 
     def add(self, line: str) -> None:
         """One line, ending in a newline (JSON with ASCII escapes, so characters are bytes)."""
-        self.pending.append(line)
-        self.pending_bytes += len(line)
+        with self._lock:
+            self.pending.append(line)
+            self.pending_bytes += len(line)
 
     def flush_if_due(self) -> None:
         if self.pending_bytes >= FLUSH_BYTES or time.monotonic() - self.flushed_at >= FLUSH_INTERVAL:
@@ -75,7 +79,11 @@ class MetricsLog:
 
     def flush(self) -> None:
         """Write the waiting lines in one call; MetricsWriteError if they do not all reach the file."""
-        if self.failed or not self.pending:
+        with self._lock:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if self.failed or self.fd is None or not self.pending:
             return
         data = "".join(self.pending).encode()
         self.pending, self.pending_bytes = [], 0
@@ -100,6 +108,8 @@ class MetricsLog:
         raise MetricsWriteError(f"cannot write {self.path}: {reason}; {outcome}") from None
 
     def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        """Close the file (lines not flushed are dropped: `flush` first)."""
+        with self._lock:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
