@@ -163,10 +163,16 @@ class Trainer:
         """Play one batch of episodes, update once, and return their statistics."""
         self._apply_pending()
         started = time.perf_counter()
-        # overflow shows up as a non-finite loss, which _update reports in words
-        with np.errstate(all="ignore"):
-            batch = self._play()
-            update_stats = self._update(batch)
+        normaliser_before = self.normaliser.state()
+        try:
+            # overflow shows up as a non-finite loss or parameter, which _update reports in words
+            with np.errstate(all="ignore"):
+                batch = self._play()
+                update_stats = self._update(batch)
+        except DivergedError:
+            # the batch is dropped whole, so the trainer is as it was after the last good update
+            self.normaliser.load_state(normaliser_before)
+            raise
         self.progress.elapsed += time.perf_counter() - started
         self.progress.updates += 1
         return [self._record(episode, update_stats) for episode in batch]

@@ -340,13 +340,15 @@ def test_an_sgd_step_that_overflows_the_parameters_is_undone():
         trainer.run_update()
     for name, array in params.items():
         assert np.array_equal(trainer.agent.params[name], array)
+    assert trainer.progress.episode == 0
 
 
-def test_an_adam_step_that_leaves_a_nan_is_undone_with_the_optimiser_state(monkeypatch):
+def test_an_adam_step_that_leaves_a_nan_is_undone_with_the_optimiser_state_and_normaliser(monkeypatch):
     trainer = Trainer(TrainConfig(hidden=8))
     trainer.run_update()
     params = {name: array.copy() for name, array in trainer.agent.params.items()}
     state = {name: np.copy(array) for name, array in trainer.optimizer.state().items()}
+    normaliser = trainer.normaliser.state()
     real_step = trainer.optimizer.step
 
     def step_then_overflow(params, grads):
@@ -360,6 +362,7 @@ def test_an_adam_step_that_leaves_a_nan_is_undone_with_the_optimiser_state(monke
         assert np.array_equal(trainer.agent.params[name], array)
     for name, array in state.items():
         assert np.array_equal(trainer.optimizer.state()[name], array)
+    assert trainer.normaliser.state() == normaliser  # the dropped batch's returns are not in it
 
 
 def test_headless_divergence_in_the_first_update_names_a_checkpoint_that_loads_and_scores(tmp_path):
