@@ -85,7 +85,8 @@ def train(args: argparse.Namespace) -> int:
     if args.headless:
         from ac_play.headless import run_headless
 
-        return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window)
+        return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window,
+                            resumed_from=args.resume)
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         # Textual reads keys from stdin and draws on stderr (stdout may go to a file: it gets the
         # closing lines); with stdin at its end, Textual's key reader spins a core forever

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ac_play.config import TrainConfig
+from ac_play.errors import AcPlayError
 from ac_play.runs import RunFolder, make_trainer, new_run_dir, summary
+from ac_play.signals import StopSignals
 from ac_play.snapshot import Snapshot
 from ac_play.training import DivergedError, EpisodeStats, Trainer
 
@@ -55,42 +59,124 @@ def open_live_window():
 
 def run_headless(
     config: TrainConfig, resumed: Snapshot | None = None, out: str | Path | None = None,
-    json_lines: bool = False, window: bool = False,
+    json_lines: bool = False, window: bool = False, resumed_from: str | Path | None = None,
 ) -> int:
-    """Train, writing the run folder; a progress line (or JSON Lines); 130 on Ctrl-C, 1 on divergence."""
+    """Train, writing the run folder; a progress line (or JSON Lines). Returns the exit code.
+
+    0 done; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (each saves final.npz first); 141 stdout closed
+    (`--json | head`: saved, quietly); 1 diverged (the last good agent is saved); 2 a file could not
+    be written (whatever was written before stays).
+    """
     trainer = make_trainer(config, resumed)
-    live = open_live_window() if window else None
-    folder = RunFolder(out or new_run_dir(config), config)
+    folder = RunFolder(out or new_run_dir(config), config, resumed_from)
+    try:
+        live = open_live_window() if window else None
+    except BaseException:
+        folder.close(trainer)
+        raise
     progress = None if json_lines else ProgressLine(trainer.threshold)
+    show = print_json if progress is None else progress.show
     wall_start = time.perf_counter()
-    code, error = 0, None
+    with StopSignals(trainer.stop) as signals:
+        code, error = train_loop(trainer, folder, show, live)
+        final, save_error = finish(folder, trainer)
+    if save_error:
+        code, error = 2, f"{error}; {save_error}" if error else save_error
+    elif code == 0 and signals.received is not None:
+        code = signals.exit_code
+    ending = Ending(code, error, final, time.perf_counter() - wall_start, signals.name)
+    try:
+        report(trainer, ending, progress)
+    except BrokenPipeError:
+        silence_stdout()
+        return 141
+    return ending.code
+
+
+def print_json(stats: EpisodeStats) -> None:
+    print(json.dumps(stats.to_dict()), flush=False)
+
+
+def train_loop(trainer: Trainer, folder: RunFolder, show, live) -> tuple[int, str | None]:
+    """Train and record until done; how it ended, as an exit code and an error sentence."""
     try:
         for stats in trainer.episodes():
             folder.record(stats, trainer)
-            if json_lines:
-                print(json.dumps(stats.to_dict()), flush=False)
-            else:
-                progress.show(stats)
+            show(stats)
             if live is not None:
                 live.send_from(trainer)
     except KeyboardInterrupt:
-        code = 130
+        return 130, None
+    except BrokenPipeError:
+        silence_stdout()
+        return 141, None
     except DivergedError as exc:
-        code, error = 1, str(exc)
+        return 1, str(exc)
+    except AcPlayError as exc:  # a run file could not be written
+        return 2, str(exc)
     finally:
-        folder.flush()
         if live is not None:
             live.close()
-    final = folder.finish(trainer)
-    wall = time.perf_counter() - wall_start
-    if json_lines:
-        print(json.dumps(done_line(trainer, final, wall, code, error)), flush=True)
-    else:
-        report(trainer, final, wall, code, error, progress)
-    return code
+    return 0, None
 
 
-def done_line(trainer: Trainer, final: Path, wall: float, code: int, error: str | None) -> dict:
+def finish(folder: RunFolder, trainer: Trainer) -> tuple[Path | None, str | None]:
+    """final.npz and best.npz written and the folder let go; final.npz's path, or None and why not."""
+    try:
+        return folder.finish(trainer), None
+    except AcPlayError as exc:
+        return None, str(exc)
+
+
+def silence_stdout() -> None:
+    """After a reader closed our stdout (`| head`): send the rest nowhere, so no flush can fail at exit."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing will flush into a closed pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a headless run ended: exit code, error sentence, final.npz (None if unwritten), wall seconds."""
+
+    code: int
+    error: str | None
+    final: Path | None
+    wall: float
+    signal_name: str = ""
+
+    @property
+    def interrupted(self) -> bool:
+        return self.code in (130, 129, 143)
+
+    def error_line(self) -> str | None:
+        if not self.error:
+            return None
+        saved = f"; the last good checkpoint is {self.final}" if self.final else ""
+        return f"ac-play: error: {self.error}{saved}"
+
+
+def report(trainer: Trainer, ending: Ending, progress: ProgressLine | None) -> None:
+    """The closing lines (`progress` None: --json): stderr says what went wrong, or that it was interrupted."""
+    if progress is not None:
+        progress.finish()
+    if ending.error_line():
+        print(ending.error_line(), file=sys.stderr)
+    if progress is None:
+        print(json.dumps(done_line(trainer, ending)), flush=True)
+        return
+    if ending.interrupted and ending.final:
+        by = f" by {ending.signal_name}" if ending.signal_name else ""
+        print(f"interrupted at episode {trainer.progress.episode}{by}; checkpoint saved to {ending.final}",
+              file=sys.stderr)
+    print(summary(trainer.progress, ending.final, ending.wall))
+
+
+def done_line(trainer: Trainer, ending: Ending) -> dict:
     """The last JSON line of --json: how the run ended."""
     p = trainer.progress
     return {
@@ -99,18 +185,8 @@ def done_line(trainer: Trainer, final: Path, wall: float, code: int, error: str 
         "solved_at": p.solved_at,
         "episodes": p.episode,
         "env_steps": p.env_steps,
-        "wall_s": round(wall, 3),
-        "checkpoint": str(final),
-        "interrupted": code == 130,
-        "error": error,
+        "wall_s": round(ending.wall, 3),
+        "checkpoint": str(ending.final) if ending.final else None,
+        "interrupted": ending.interrupted,
+        "error": ending.error,
     }
-
-
-def report(trainer: Trainer, final: Path, wall: float, code: int, error: str | None, progress: ProgressLine) -> None:
-    """The closing lines on a terminal."""
-    progress.finish()
-    if code == 130:
-        print(f"interrupted at episode {trainer.progress.episode}; checkpoint saved to {final}", file=sys.stderr)
-    if error:
-        print(f"ac-play: error: {error}; the last good checkpoint is {final}", file=sys.stderr)
-    print(summary(trainer.progress, final, wall))

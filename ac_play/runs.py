@@ -6,18 +6,27 @@ Shared by headless training and the TUI, so both write the same files the same w
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
+import os
+import secrets
 import time
 from pathlib import Path
 
 from ac_play import checkpoint
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError
+from ac_play.metrics_log import MetricsLog
+from ac_play.runlock import RunLock
 from ac_play.snapshot import Snapshot
 from ac_play.training import EpisodeStats, Progress, Trainer
 
 BEST_SAVE_INTERVAL = 30.0
-"""Seconds between writes of best.npz while it keeps improving (it is always written at the end)."""
+"""Seconds between writes of best.npz: a better agent reaches the disk within this long."""
+FINAL_SAVE_INTERVAL = 60.0
+"""Seconds between writes of final.npz during a run; it is also written when the run is first solved."""
+RUN_FILES = ("config.json", "metrics.jsonl")
+"""With any .npz, the files that make a folder a run's."""
 
 
 def run_config(
@@ -53,72 +62,203 @@ def make_trainer(config: TrainConfig, resumed: Snapshot | None = None) -> Traine
 
 
 def new_run_dir(config: TrainConfig, root: Path = Path("runs")) -> Path:
+    """A new, empty folder under `root`, created here so that no other run can take the same name."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = root / f"{stamp}-{config.env_id}-seed{config.seed}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for n in itertools.count(1):
+            path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise AcPlayError(f"cannot create a run folder under {root}: {exc.strerror}") from None
 
 
 class RunFolder:
-    """config.json, metrics.jsonl, best.npz and final.npz of one run."""
+    """config.json, metrics.jsonl, best.npz and final.npz of one run, written by one process at a time.
 
-    def __init__(self, path: str | Path, config: TrainConfig):
+    Opening takes the folder's lock, refuses a folder that holds another run and clears temporary
+    files a killed run left; `record` keeps the files current while training (final.npz every
+    `final_interval` seconds, best.npz within `best_interval` of a new best); `finish` writes the
+    last checkpoints and lets go of the folder.
+    """
+
+    def __init__(
+        self, path: str | Path, config: TrainConfig, resumed_from: str | Path | None = None,
+        best_interval: float | None = None, final_interval: float | None = None,
+    ):
         self.path = Path(path)
+        self.best_interval = BEST_SAVE_INTERVAL if best_interval is None else best_interval
+        self.final_interval = FINAL_SAVE_INTERVAL if final_interval is None else final_interval
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            (self.path / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-            self.metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
         except OSError as exc:
             raise AcPlayError(f"cannot write the run folder {self.path}: {exc.strerror}") from None
-        self.best_running_reward = float("-inf")
+        self.lock = RunLock(self.path)
+        self.lock.acquire()
+        try:
+            check_free(self.path, resumed_from)
+            clear_stale_temps(self.path)
+            self.best_running_reward = best_so_far(self.path)
+            write_config(self.path / "config.json", config)
+            self.metrics = MetricsLog(self.path / "metrics.jsonl")
+        except BaseException:
+            self.lock.release()
+            raise
         self.best: Snapshot | None = None
-        self.best_written_at = time.monotonic()
         self.best_dirty = False
+        self.final_due = False
+        self.best_written_at = self.final_written_at = time.monotonic()
 
     def record(self, stats: EpisodeStats, trainer: Trainer) -> None:
-        """One finished episode: a line of metrics.jsonl, and a copy of the agent if it is the best."""
-        self.metrics.write(json.dumps(stats.to_dict()) + "\n")
+        """One finished episode: a line of metrics, a copy of the agent if it is the best; then the saves due."""
+        self.metrics.add(json.dumps(stats.to_dict()) + "\n")
         self.note_best(trainer)
+        if stats.episode == trainer.progress.solved_at:
+            self.final_due = True
+        if stats.episode == trainer.progress.episode:  # the update's last episode: the trainer is between updates
+            self.save_due(trainer)
 
     def flush(self) -> None:
         self.metrics.flush()
 
     def note_best(self, trainer: Trainer) -> None:
-        """Keep a copy of the agent whenever the running reward reaches a new best."""
+        """Keep a copy of the agent whenever the running reward beats the best so far."""
         if trainer.progress.running_reward <= self.best_running_reward:
             return
         self.best_running_reward = trainer.progress.running_reward
         # no optimiser state and no metadata until written: a new best comes almost every episode
         self.best = Snapshot.of(trainer, optimizer=False)
         self.best_dirty = True
-        if time.monotonic() - self.best_written_at > BEST_SAVE_INTERVAL:
+
+    def save_due(self, trainer: Trainer) -> None:
+        """Between updates: a waiting best after best_interval, final.npz after final_interval or on solving."""
+        now = time.monotonic()
+        if self.best_dirty and now - self.best_written_at >= self.best_interval:
             self.write_best()
+        if self.final_due or now - self.final_written_at >= self.final_interval:
+            self.write_final(trainer)
+        self.metrics.flush_if_due()
+
+    def write_pending(self) -> None:
+        """Metrics and a waiting best.npz, now (before a pause that may be long)."""
+        self.write_best()
+        self.flush()
 
     def write_best(self) -> Path | None:
         if not self.best_dirty:
             return None
-        self.best_dirty = False
+        self.flush()  # metrics on disk reach at least as far as any checkpoint
         self.best_written_at = time.monotonic()
-        return self.best.save(self.path / "best.npz")
+        path = self.best.save(self.path / "best.npz")
+        self.best_dirty = False
+        return path
+
+    def write_final(self, trainer: Trainer) -> Path:
+        self.flush()
+        self.final_written_at = time.monotonic()
+        path = Snapshot.of(trainer).save(self.path / "final.npz")
+        self.final_due = False
+        return path
 
     def finish(self, trainer: Trainer) -> Path:
-        """After training: metrics flushed, final.npz and best.npz written, files and envs closed."""
-        self.flush()
-        final = Snapshot.of(trainer).save(self.path / "final.npz")
-        self.write_best()
-        self.metrics.close()
-        trainer.close()
-        return final
+        """After training: metrics, final.npz and best.npz written; files, envs and the lock let go.
+
+        Each write is tried even if one before it failed; the first failure (an AcPlayError) is
+        raised after the folder has been let go.
+        """
+        errors = []
+        try:
+            for write in (self.flush, lambda: self.write_final(trainer), self.write_best):
+                try:
+                    write()
+                except AcPlayError as exc:
+                    errors.append(exc)
+        finally:
+            self.close(trainer)
+        if errors:
+            raise errors[0]
+        return self.path / "final.npz"
+
+    def close(self, trainer: Trainer) -> None:
+        """Close the files and envs and release the lock, writing nothing more."""
+        try:
+            self.metrics.close()
+            trainer.close()
+        finally:
+            self.lock.release()
 
 
-def summary(progress: Progress, final: Path, wall: float | None = None) -> str:
-    """The two closing lines of a run, headless or in the TUI."""
+def is_run_file(entry: Path) -> bool:
+    named = entry.name in RUN_FILES or entry.suffix == ".npz"
+    return named and (entry.is_symlink() or not entry.is_dir())
+
+
+def check_free(path: Path, resumed_from: str | Path | None) -> None:
+    """Refuse a folder that holds a run already, unless that run is continued from a checkpoint inside it."""
+    found = sorted(entry.name for entry in path.iterdir() if is_run_file(entry))
+    if not found or continues(path, resumed_from):
+        return
+    shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+    raise AcPlayError(
+        f"{path} already holds a run ({shown}); choose another folder, "
+        "or resume from a checkpoint in it to continue that run there"
+    )
+
+
+def continues(path: Path, resumed_from: str | Path | None) -> bool:
+    """Whether the checkpoint resumed from lies in `path` (compared as files, not as spellings)."""
+    if resumed_from is None:
+        return False
+    try:
+        return os.path.samefile(Path(resumed_from).absolute().parent, path)
+    except OSError:
+        return False
+
+
+def clear_stale_temps(path: Path) -> None:
+    """Temporary files a killed run left: checkpoints' and config.json's."""
+    checkpoint.remove_stale_temps(path)
+    for temp in path.glob(".config.json.*.tmp"):
+        if temp.is_file() and not temp.is_symlink():
+            temp.unlink(missing_ok=True)
+
+
+def best_so_far(path: Path) -> float:
+    """The running reward of the folder's best.npz (-inf without one): the bar a new best must clear.
+
+    A symlink there is not read: it will be replaced, never written through.
+    """
+    best = path / "best.npz"
+    if best.is_symlink() or not best.is_file():
+        return float("-inf")
+    progress = Snapshot.from_checkpoint(checkpoint.load(best)).progress
+    return progress.running_reward
+
+
+def write_config(path: Path, config: TrainConfig) -> None:
+    """config.json through a temporary file and a rename: a symlink at `path` is replaced, not followed."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        # O_EXCL and O_NOFOLLOW: the temporary name is ours alone; mode 0o644 lets the umask apply as usual
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps(config.to_dict(), indent=2) + "\n")
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise AcPlayError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def summary(progress: Progress, final: Path | None, wall: float | None = None) -> str:
+    """The two closing lines of a run, headless or in the TUI (`final` None: it could not be written)."""
     verdict = f"solved at episode {progress.solved_at}" if progress.solved_at else "not solved"
     seconds = f"{wall:.2f} s, " if wall is not None else ""
     return (
         f"{verdict}: {progress.episode} episodes, {progress.env_steps} env steps, {seconds}"
-        f"running reward {progress.running_reward:.2f}\ncheckpoint: {final}"
+        f"running reward {progress.running_reward:.2f}\ncheckpoint: {final or 'not written'}"
     )

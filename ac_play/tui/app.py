@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 from ac_play.config import HOT_SETTINGS, TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.evaluate import evaluate
-from ac_play.training import DivergedError, EpisodeStats
+from ac_play.training import EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
 from ac_play.tui.charts import MetricSpark, ReturnChart
 from ac_play.tui.help import ConfirmReset, HelpScreen, key_rows
@@ -69,6 +69,8 @@ class TrainApp(App[Path | None]):
         self.note = note
         self.state = "ready"
         self.quitting = False
+        self.signalled = False
+        self.event_loop: asyncio.AbstractEventLoop | None = None
         self.live = LiveLink(self)
         self.sub_title = str(session.run_dir)
 
@@ -113,6 +115,9 @@ class TrainApp(App[Path | None]):
         self.start_worker()
         if self.open_window:
             self.live.toggle()
+        self.event_loop = asyncio.get_running_loop()
+        if self.signalled:  # SIGTERM or SIGHUP came while the app was starting
+            self.call_later(self.action_quit)
 
     def on_unmount(self) -> None:
         # however the app ends, let the training thread go; run_tui then saves the run
@@ -162,10 +167,10 @@ class TrainApp(App[Path | None]):
                 if trainer.paused or now - last_post >= POST_INTERVAL:
                     self.post_message(EpisodesTrained(pending, session))
                     pending, last_post = [], now
-        except DivergedError as exc:
+            session.folder.flush()
+        except AcPlayError as exc:  # diverged, or a run file could not be written
             reason, error = "error", str(exc)
         finally:
-            session.folder.flush()
             if pending:
                 self.post_message(EpisodesTrained(pending, session))
         if error is None and session.stopping:
@@ -322,7 +327,11 @@ class TrainApp(App[Path | None]):
         if not yes:
             self.log_event("reset cancelled")
             return
-        old = await self.stop_training()
+        try:
+            old = await self.stop_training()
+        except AcPlayError as exc:
+            old = self.session.run_dir
+            self.log_event(f"the previous run could not be saved completely: {exc}")
         hot = {name: getattr(self.session.trainer.config, name) for name in HOT_SETTINGS}
         config = TrainConfig.from_dict({**self.session.base_config.to_dict(), **hot})
         self.session = TrainingSession(config, None, None, root=self.session.run_dir.parent)
@@ -349,8 +358,21 @@ class TrainApp(App[Path | None]):
         self.quitting = True
         self.log_event("saving the final checkpoint…")
         self.live.close()
-        final = await self.stop_training()
+        try:
+            final = await self.stop_training()
+        except AcPlayError:
+            final = None  # the session keeps the error; run_tui reports it once the terminal is back
         self.exit(final)
+
+    def quit_on_signal(self) -> None:
+        """SIGTERM or SIGHUP: quit as q does, saving the run.
+
+        Called by the signal handler between two bytecodes of the main thread, which is the event
+        loop's: it only hands the work to the loop (call_soon_threadsafe is safe there).
+        """
+        self.signalled = True
+        if self.event_loop is not None and self.event_loop.is_running():
+            self.event_loop.call_soon_threadsafe(self.call_later, self.action_quit)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

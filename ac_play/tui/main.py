@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ac_play.config import TrainConfig
 from ac_play.runs import summary
+from ac_play.signals import StopSignals
 from ac_play.snapshot import Snapshot
 from ac_play.tui.app import TrainApp
 from ac_play.tui.session import TrainingSession, load_history
@@ -16,7 +18,7 @@ def build_app(
     out: str | Path | None = None, window: bool = False,
 ) -> TrainApp:
     """The app for a fresh run, or for one resumed from the checkpoint at `resumed_from`, with its history."""
-    session = TrainingSession(config, resumed, out)
+    session = TrainingSession(config, resumed, out, resumed_from=resumed_from)
     history, note = [], ""
     if resumed is not None:
         start = session.trainer.progress.episode
@@ -30,12 +32,20 @@ def run_tui(
     config: TrainConfig, resumed: Snapshot | None = None, resumed_from: str | Path | None = None,
     out: str | Path | None = None, window: bool = False,
 ) -> int:
-    """The app, then the same closing lines as headless."""
+    """The app, then the same closing lines as headless; 143 or 129 if SIGTERM or SIGHUP ended it."""
     app = build_app(config, resumed, resumed_from, out, window)
-    try:
-        app.run()
-    finally:
-        session = app.session  # a reset replaces it
-        session.stop_and_finish()  # nothing to do after q; after a crash it still saves the run
-    print(summary(session.trainer.progress, session.run_dir / "final.npz"))
-    return 0
+    with StopSignals(app.quit_on_signal) as signals:
+        try:
+            app.run()
+        finally:
+            session = app.session  # a reset replaces it
+            session.stop_and_finish()  # nothing to do after q; after a crash or a signal it still saves the run
+    if session.error is not None:
+        raise session.error
+    final = session.run_dir / "final.npz"
+    print(summary(session.trainer.progress, final))
+    if signals.received is None:
+        return 0
+    print(f"interrupted at episode {session.trainer.progress.episode} by {signals.name}; "
+          f"checkpoint saved to {final}", file=sys.stderr)
+    return signals.exit_code

@@ -28,13 +28,16 @@ class TrainingSession:
         resumed: Snapshot | None = None,
         out: str | Path | None = None,
         root: Path = Path("runs"),
+        resumed_from: str | Path | None = None,
     ):
         self.base_config = copy.copy(config)  # as asked for, before a resume shifts the budget
         self.trainer = make_trainer(config, resumed)
-        self.folder = RunFolder(out or new_run_dir(config, root), config)
+        self.folder = RunFolder(out or new_run_dir(config, root), config, resumed_from)
         self.snapshot = Snapshot.of(self.trainer)
         self.saves = 0
         self.finished = False
+        self.error: AcPlayError | None = None
+        """Why `finish` could not write the run, for whoever ends the program to report."""
         self.stopping = False
         self.idle = threading.Event()  # clear while a training thread may touch the trainer
         self.idle.set()
@@ -53,6 +56,9 @@ class TrainingSession:
         self.folder.record(stats, self.trainer)
         if stats.episode == self.trainer.progress.episode:  # the last episode of its update
             self.snapshot = Snapshot.of(self.trainer)
+            if self.trainer.paused:
+                # a pause may last hours: a waiting best.npz and metrics go to disk now, not after it
+                self.folder.write_pending()
 
     def save_now(self) -> Path:
         """Write the newest snapshot as checkpoint-NNN.npz in the run folder."""
@@ -69,12 +75,19 @@ class TrainingSession:
         return self.finish()
 
     def finish(self) -> Path | None:
-        """Once training has stopped: final.npz, best.npz and metrics on disk. Idempotent."""
+        """Once training has stopped: final.npz, best.npz and metrics on disk. Idempotent.
+
+        A write that fails raises, and stays in `error`.
+        """
         with self._finish_lock:
             if self.finished:
                 return None
             self.finished = True
-            return self.folder.finish(self.trainer)
+            try:
+                return self.folder.finish(self.trainer)
+            except AcPlayError as exc:
+                self.error = exc
+                raise
 
 
 def load_history(checkpoint_path: str | Path, limit: int = 100_000) -> list[dict]:

@@ -1,0 +1,115 @@
+"""metrics.jsonl, appended whole lines at a time: a crash or a full disk never leaves half a line.
+
+Lines wait in memory and go to disk in one `os.write` each time a few kilobytes (or a second)
+have gathered, as a buffered file would, but a failed or short write is cut back to the last
+whole line and reported in words instead of leaving a torn line behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from ac_play.errors import AcPlayError
+
+FLUSH_BYTES = 16384
+"""Write once this much has gathered (a few dozen episodes; one write per episode would cost speed)."""
+FLUSH_INTERVAL = 1.0
+"""Or once this many seconds have passed, so `tail -f` keeps up with a slow run."""
+READ_BACK = 65536
+
+
+class MetricsWriteError(AcPlayError):
+    """metrics.jsonl could not be opened or written."""
+
+
+def describe(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link, which ac-play does not write through"
+    return exc.strerror or str(exc)
+
+
+class MetricsLog:
+    """An append-only JSON Lines file; `add` lines, `flush_if_due` between updates, `close` at the end."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        # O_NOFOLLOW: a symlink planted here is an error, never a way to append to its target.
+        # O_RDWR rather than O_WRONLY only to read back the end and drop a line a crash cut short.
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            self.fd = os.open(self.path, flags, 0o644)
+            self.end = self._drop_torn_line()
+        except OSError as exc:
+            raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
+        self.pending: list[str] = []
+        self.pending_bytes = 0
+        self.flushed_at = time.monotonic()
+        self.failed = False
+        # the TUI's save key flushes from another thread than the one adding lines
+        self._lock = threading.Lock()
+
+    def _drop_torn_line(self) -> int:
+        """Truncate a last line without its newline (left by a crash); return the file's length."""
+        size = end = os.fstat(self.fd).st_size
+        while end > 0:
+            start = max(0, end - READ_BACK)
+            cut = os.pread(self.fd, end - start, start).rfind(b"\n")
+            if cut >= 0:
+                end = start + cut + 1
+                break
+            end = start
+        if end != size:
+            os.ftruncate(self.fd, end)
+        return end
+
+    def add(self, line: str) -> None:
+        """One line, ending in a newline (JSON with ASCII escapes, so characters are bytes)."""
+        with self._lock:
+            self.pending.append(line)
+            self.pending_bytes += len(line)
+
+    def flush_if_due(self) -> None:
+        if self.pending_bytes >= FLUSH_BYTES or time.monotonic() - self.flushed_at >= FLUSH_INTERVAL:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the waiting lines in one call; MetricsWriteError if they do not all reach the file."""
+        with self._lock:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if self.failed or self.fd is None or not self.pending:
+            return
+        data = "".join(self.pending).encode()
+        self.pending, self.pending_bytes = [], 0
+        self.flushed_at = time.monotonic()
+        try:
+            written = os.write(self.fd, data)
+        except OSError as exc:
+            self._fail(describe(exc))
+        if written < len(data):
+            # on a regular file a short write means the disk (or a size limit) stopped it
+            self._fail(f"only {written} of {len(data)} bytes were written (is the disk full?)")
+        self.end += written
+
+    def _fail(self, reason: str) -> NoReturn:
+        """Cut the file back to its last whole line, take no more lines, and raise."""
+        self.failed = True
+        try:
+            os.ftruncate(self.fd, self.end)
+            outcome = "it ends at its last whole line"
+        except OSError as exc:
+            outcome = f"and it could not be cut back to its last whole line ({exc.strerror})"
+        raise MetricsWriteError(f"cannot write {self.path}: {reason}; {outcome}") from None
+
+    def close(self) -> None:
+        """Close the file (lines not flushed are dropped: `flush` first)."""
+        with self._lock:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None

@@ -1,0 +1,496 @@
+"""No run is ever overwritten or lost: refused folders, the lock, signals, periodic saves, write errors.
+
+Mostly the CLI in a subprocess with tiny budgets; the saving schedule and faked write errors run
+in-process, where a clock or `os.write` can be replaced.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from ac_play import checkpoint, cli, metrics_log, runs
+from ac_play.config import TrainConfig, preset
+from ac_play.training import DivergedError, Trainer
+from ac_play.tui.session import TrainingSession
+
+TINY = ("--hidden", "8", "--episodes", "20")
+LONG = ("--hidden", "8", "--episodes", "100000")
+
+
+def assert_clean_error(result, words):
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ac-play: error:") and words in lines[0], result.stderr
+
+
+def train(out, *flags, **kwargs):
+    return run_cli("train", "--headless", *(flags or TINY), "--out", out, **kwargs)
+
+
+def episodes_in(metrics: Path) -> list[int]:
+    """The episode numbers of metrics.jsonl, which must end with a whole line."""
+    text = metrics.read_text()
+    assert text == "" or text.endswith("\n")
+    return [json.loads(line)["episode"] for line in text.splitlines()]
+
+
+def progress_of(path: Path) -> dict:
+    return checkpoint.load(path).meta["progress"]
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Files a finished run must not leave behind: temporary files and its lock."""
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp") or p.name == ".lock")
+
+
+def start(out, *flags, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ac_play", "train", "--headless", *(flags or LONG), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+    )
+
+
+def wait_until(condition, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def wait_for_metrics(out: Path, process: subprocess.Popen) -> None:
+    """Until a new run has written some metrics (so it holds its folder and has trained a while)."""
+    metrics = out / "metrics.jsonl"
+    wait_until(lambda: metrics.exists() and metrics.stat().st_size > 0, process)
+
+
+def holds_lock(out: Path, process: subprocess.Popen) -> bool:
+    try:
+        return (out / ".lock").read_text().strip() == str(process.pid)
+    except FileNotFoundError:
+        return False
+
+
+# -- 1. a folder that holds a run is refused, unless the run is resumed in place ---------------
+
+
+@pytest.mark.parametrize("name", ["config.json", "metrics.jsonl", "checkpoint-001.npz"])
+def test_out_folder_holding_a_run_is_refused_and_left_as_it_was(tmp_path, name):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / name).write_text("from an earlier run\n")
+    assert_clean_error(train(out), "already holds a run")
+    assert sorted(p.name for p in out.iterdir()) == [name]
+    assert (out / name).read_text() == "from an earlier run\n"
+
+
+def test_resuming_from_another_folder_into_a_run_folder_is_refused(tmp_path):
+    assert train(tmp_path / "a").returncode == 0
+    assert train(tmp_path / "b").returncode == 0
+    before = (tmp_path / "b" / "metrics.jsonl").read_bytes()
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", tmp_path / "a" / "final.npz",
+                     "--out", tmp_path / "b")
+    assert_clean_error(result, "already holds a run")
+    assert (tmp_path / "b" / "metrics.jsonl").read_bytes() == before
+
+
+def test_an_empty_existing_folder_is_used(tmp_path):
+    result = train(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert episodes_in(tmp_path / "metrics.jsonl") == list(range(1, 21))
+    assert leftovers(tmp_path) == []
+
+
+def test_without_out_every_run_gets_a_new_folder(tmp_path):
+    for _ in range(2):
+        assert run_cli("train", "--headless", *TINY, cwd=tmp_path).returncode == 0
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        assert episodes_in(folder / "metrics.jsonl") == list(range(1, 21))
+
+
+def test_resuming_in_place_appends_the_metrics(tmp_path):
+    assert train(tmp_path).returncode == 0
+    result = run_cli("train", "--headless", "--episodes", "10", "--resume", tmp_path / "final.npz", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert episodes_in(tmp_path / "metrics.jsonl") == list(range(1, 31))
+    assert progress_of(tmp_path / "final.npz")["episode"] == 30
+    assert leftovers(tmp_path) == []
+
+
+def test_resuming_in_place_never_replaces_best_with_a_worse_agent(tmp_path):
+    assert train(tmp_path).returncode == 0
+    # a best.npz far better than anything 10 more episodes can reach (the bundled agent, running reward ~500)
+    (tmp_path / "best.npz").write_bytes(checkpoint.bundled_path().read_bytes())
+    planted = (tmp_path / "best.npz").read_bytes()
+    result = run_cli("train", "--headless", "--episodes", "10", "--resume", tmp_path / "final.npz", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "best.npz").read_bytes() == planted
+
+
+def test_resuming_in_place_replaces_best_with_a_better_agent(tmp_path):
+    assert train(tmp_path, "--hidden", "8", "--episodes", "3", "--seed", "1").returncode == 0
+    first_best = progress_of(tmp_path / "best.npz")["running_reward"]
+    result = run_cli("train", "--headless", "--episodes", "60", "--resume", tmp_path / "final.npz", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    best = progress_of(tmp_path / "best.npz")
+    assert best["running_reward"] > first_best and best["episode"] > 3
+
+
+def test_resuming_after_a_crash_drops_the_torn_last_line(tmp_path):
+    assert train(tmp_path).returncode == 0
+    with open(tmp_path / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"episode": 21, "episo')  # what a crash mid-write would leave
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", tmp_path / "final.npz", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert episodes_in(tmp_path / "metrics.jsonl") == list(range(1, 26))
+
+
+# -- 2. one process per folder ------------------------------------------------------------------
+
+
+def test_a_second_process_on_the_same_folder_is_refused_naming_the_first(tmp_path):
+    first = start(tmp_path)
+    try:
+        wait_for_metrics(tmp_path, first)
+        second = train(tmp_path)
+        assert_clean_error(second, f"{tmp_path} is in use by another ac-play (pid {first.pid})")
+        resumed = run_cli("train", "--headless", "--episodes", "5", "--resume", checkpoint.bundled_path(),
+                          "--out", tmp_path)
+        assert_clean_error(resumed, f"pid {first.pid}")
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert first.returncode == 130
+    assert leftovers(tmp_path) == []
+
+
+def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
+    assert train(tmp_path).returncode == 0
+    killed = start(tmp_path, "--hidden", "8", "--episodes", "100000", "--resume", tmp_path / "final.npz")
+    wait_until(lambda: holds_lock(tmp_path, killed), killed)
+    killed.kill()
+    killed.communicate(timeout=60)
+    assert (tmp_path / ".lock").read_text().strip() == str(killed.pid)  # left behind, pid no longer alive
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", tmp_path / "final.npz", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert leftovers(tmp_path) == []
+
+
+# -- 3. SIGTERM and SIGHUP save like Ctrl-C ------------------------------------------------------
+
+
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_headless_sigterm_and_sighup_save_and_exit_with_the_signal_code(tmp_path, signal_name, code):
+    process = start(tmp_path)
+    wait_for_metrics(tmp_path, process)
+    process.send_signal(getattr(signal, signal_name))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert f"by {signal_name}; checkpoint saved to {tmp_path / 'final.npz'}" in stderr
+    assert "Traceback" not in stderr
+    assert progress_of(tmp_path / "final.npz")["episode"] == len(episodes_in(tmp_path / "metrics.jsonl"))
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_tui_sigterm_and_sighup_quit_as_q_does_and_exit_with_the_signal_code(tmp_path, signal_name, code):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(  # Textual draws on stderr, so all three are the terminal
+        [sys.executable, "-m", "ac_play", "train", "--hidden", "8", "--out", str(tmp_path)],
+        stdin=terminal, stdout=terminal, stderr=terminal, env={**os.environ, "TERM": "xterm-256color"},
+    )
+    os.close(terminal)
+    try:
+        read_screen(master, 4.0)  # the app starts, paused
+        os.write(master, b" ")  # space: train
+        read_screen(master, 1.5)
+        process.send_signal(getattr(signal, signal_name))
+        screen, deadline = "", time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            screen += read_screen(master, 0.2)
+        screen += read_screen(master, 0.2)
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, screen[-2000:]
+    assert f"by {signal_name}; checkpoint saved to {tmp_path / 'final.npz'}" in screen
+    episodes = progress_of(tmp_path / "final.npz")["episode"]
+    assert episodes > 0 and episodes_in(tmp_path / "metrics.jsonl") == list(range(1, episodes + 1))
+    assert leftovers(tmp_path) == []
+
+
+def read_screen(fd: int, seconds: float) -> str:
+    """What the app draws for `seconds` (read, so it never blocks on a full terminal)."""
+    import select
+
+    seen, end = b"", time.monotonic() + seconds
+    while time.monotonic() < end:
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen.decode(errors="replace")
+
+
+# -- 4. periodic saves --------------------------------------------------------------------------
+
+
+class Clock:
+    """A time.monotonic that moves only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def train_updates(folder: runs.RunFolder, trainer: Trainer, updates: int) -> None:
+    for _ in range(updates):
+        for stats in trainer.run_update():
+            folder.record(stats, trainer)
+
+
+def test_final_npz_is_written_every_final_interval_while_training(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(runs.time, "monotonic", clock)
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    folder = runs.RunFolder(tmp_path, trainer.config)
+    train_updates(folder, trainer, 3)
+    assert not (tmp_path / "final.npz").exists()
+    clock.now += runs.FINAL_SAVE_INTERVAL
+    train_updates(folder, trainer, 1)
+    assert progress_of(tmp_path / "final.npz")["episode"] == 4
+    assert episodes_in(tmp_path / "metrics.jsonl") == [1, 2, 3, 4]  # the metrics reach as far as the checkpoint
+    folder.finish(trainer)
+
+
+def test_final_npz_is_written_when_the_run_is_first_solved(tmp_path):
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    trainer.threshold = 1.0  # any first episode solves it
+    folder = runs.RunFolder(tmp_path, trainer.config)
+    train_updates(folder, trainer, 1)
+    assert progress_of(tmp_path / "final.npz")["solved_at"] == 1
+    folder.finish(trainer)
+
+
+def test_a_waiting_best_is_written_within_the_interval_with_no_further_improvement(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(runs.time, "monotonic", clock)
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    folder = runs.RunFolder(tmp_path, trainer.config)
+    train_updates(folder, trainer, 1)  # episode 1 sets the first best, too soon to write
+    assert not (tmp_path / "best.npz").exists()
+    trainer.progress.running_reward = -1e6  # from here on the agent never beats it
+    clock.now += runs.BEST_SAVE_INTERVAL
+    train_updates(folder, trainer, 1)
+    assert progress_of(tmp_path / "best.npz")["episode"] == 1
+    folder.finish(trainer)
+
+
+def test_pausing_the_tui_writes_a_waiting_best_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs.time, "monotonic", Clock())  # the best is not due for BEST_SAVE_INTERVAL
+    session = TrainingSession(TrainConfig(hidden=8, episodes=100), None, tmp_path)
+    session.trainer.pause()  # as space does; the update under way still finishes
+    for stats in session.trainer.run_update():
+        session.record(stats)
+    assert progress_of(tmp_path / "best.npz")["episode"] == 1
+    assert episodes_in(tmp_path / "metrics.jsonl") == [1]
+    session.finish()
+
+
+def test_save_intervals_are_constructor_arguments(tmp_path):
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    folder = runs.RunFolder(tmp_path, trainer.config, best_interval=0, final_interval=0)
+    train_updates(folder, trainer, 2)
+    assert progress_of(tmp_path / "final.npz")["episode"] == 2
+    assert progress_of(tmp_path / "best.npz")["episode"] >= 1
+    folder.finish(trainer)
+
+
+# -- 5. divergence leaves a checkpoint that loads ----------------------------------------------
+
+
+def test_an_sgd_step_that_overflows_the_parameters_is_undone():
+    trainer = Trainer(preset("notebook", hidden=8, lr=1e308))
+    params = {name: array.copy() for name, array in trainer.agent.params.items()}
+    with pytest.raises(DivergedError, match="training diverged at episode 1: the update made the parameters"):
+        trainer.run_update()
+    for name, array in params.items():
+        assert np.array_equal(trainer.agent.params[name], array)
+    assert trainer.progress.episode == 0
+
+
+def test_an_adam_step_that_leaves_a_nan_is_undone_with_the_optimiser_state_and_normaliser(monkeypatch):
+    trainer = Trainer(TrainConfig(hidden=8))
+    trainer.run_update()
+    params = {name: array.copy() for name, array in trainer.agent.params.items()}
+    state = {name: np.copy(array) for name, array in trainer.optimizer.state().items()}
+    normaliser = trainer.normaliser.state()
+    real_step = trainer.optimizer.step
+
+    def step_then_overflow(params, grads):
+        real_step(params, grads)
+        params["bc"][0] = np.inf
+
+    monkeypatch.setattr(trainer.optimizer, "step", step_then_overflow)
+    with pytest.raises(DivergedError):
+        trainer.run_update()
+    for name, array in params.items():
+        assert np.array_equal(trainer.agent.params[name], array)
+    for name, array in state.items():
+        assert np.array_equal(trainer.optimizer.state()[name], array)
+    assert trainer.normaliser.state() == normaliser  # the dropped batch's returns are not in it
+
+
+def test_headless_divergence_in_the_first_update_names_a_checkpoint_that_loads_and_scores(tmp_path):
+    result = train(tmp_path, "--preset", "notebook", "--lr", "1e308", "--episodes", "1")
+    assert result.returncode == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("ac-play: error: training diverged at episode 1") and "Traceback" not in result.stderr
+    named = Path(line.split("the last good checkpoint is ")[1])
+    assert named == tmp_path / "final.npz"
+    assert run_cli("eval", named, "--episodes", "2").returncode == 0
+    assert leftovers(tmp_path) == []
+
+
+# -- 6. full disks and write errors -------------------------------------------------------------
+
+
+def fake_metrics_write(monkeypatch, failure, after: int = 3):
+    """os.write, but from the `after`-th write of metrics lines on, `failure(fd, data)` instead."""
+    real_write, calls = os.write, []
+
+    def write(fd, data):
+        if not bytes(data).startswith(b'{"episode"'):
+            return real_write(fd, data)
+        calls.append(len(data))
+        return failure(real_write, fd, data) if len(calls) >= after else real_write(fd, data)
+
+    monkeypatch.setattr(metrics_log, "FLUSH_BYTES", 1)  # a write per update, so the failure comes soon
+    monkeypatch.setattr(os, "write", write)
+    return calls
+
+
+def disk_full(real_write, fd, data):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def half_written(real_write, fd, data):
+    return real_write(fd, bytes(data)[: len(data) // 2])
+
+
+@pytest.mark.parametrize("failure, words", [(disk_full, "No space left on device"),
+                                            (half_written, "bytes were written (is the disk full?)")])
+def test_a_failed_metrics_write_is_one_line_exit_2_and_whole_lines(tmp_path, monkeypatch, capsys, failure, words):
+    fake_metrics_write(monkeypatch, failure)
+    code = cli.main(["train", "--headless", "--hidden", "8", "--episodes", "50", "--out", str(tmp_path)])
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert stderr.count("ac-play: error:") == 1 and "Traceback" not in stderr
+    assert f"cannot write {tmp_path / 'metrics.jsonl'}: " in stderr and words in stderr
+    assert "ends at its last whole line" in stderr
+    assert episodes_in(tmp_path / "metrics.jsonl") == [1, 2]  # the third write failed; nothing of it stays
+    assert checkpoint.load(tmp_path / "final.npz")  # still saved: the disk was not really full
+    assert leftovers(tmp_path) == []
+
+
+def test_a_directory_where_final_npz_belongs_is_one_line_exit_2(tmp_path):
+    (tmp_path / "final.npz").mkdir()
+    result = train(tmp_path)
+    assert_clean_error(result, f"cannot write {tmp_path / 'final.npz'}: Is a directory")
+    assert progress_of(tmp_path / "best.npz")["episode"] >= 1
+    assert episodes_in(tmp_path / "metrics.jsonl") == list(range(1, 21))
+    assert leftovers(tmp_path) == []
+
+
+def test_a_directory_where_metrics_jsonl_belongs_is_one_line_exit_2(tmp_path):
+    (tmp_path / "metrics.jsonl").mkdir()
+    assert_clean_error(train(tmp_path), f"cannot open {tmp_path / 'metrics.jsonl'}: Is a directory")
+    assert leftovers(tmp_path) == []
+
+
+def test_temporary_files_a_killed_run_left_are_removed(tmp_path):
+    for name in (".final.npz.k2j3.tmp", ".best.npz.x9.tmp", ".config.json.ab12.tmp"):
+        (tmp_path / name).write_bytes(b"half a file")
+    assert train(tmp_path).returncode == 0
+    assert leftovers(tmp_path) == []
+
+
+# -- 7. planted symlinks are never written through ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["config.json", "best.npz", "final.npz"])
+def test_a_symlink_planted_in_a_run_is_replaced_not_written_through(tmp_path, name):
+    out = tmp_path / "run"
+    assert train(out).returncode == 0
+    target = tmp_path / "outside.txt"
+    target.write_text("not yours\n")
+    (out / name).unlink()
+    (out / name).symlink_to(target)
+    resume_from = out / ("best.npz" if name == "final.npz" else "final.npz")
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", resume_from, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "not yours\n"
+    assert not (out / name).is_symlink()
+
+
+def test_a_symlink_planted_at_metrics_jsonl_is_one_line_exit_2(tmp_path):
+    out = tmp_path / "run"
+    assert train(out).returncode == 0
+    target = tmp_path / "outside.txt"
+    target.write_text("not yours\n")
+    (out / "metrics.jsonl").unlink()
+    (out / "metrics.jsonl").symlink_to(target)
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", out / "final.npz", "--out", out)
+    assert_clean_error(result, "it is a symbolic link")
+    assert target.read_text() == "not yours\n"
+    assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("name", ["config.json", "metrics.jsonl", "best.npz", "final.npz"])
+def test_a_new_run_refuses_a_folder_with_a_planted_symlink(tmp_path, name):
+    target = tmp_path / "outside.txt"
+    target.write_text("not yours\n")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / name).symlink_to(target)
+    assert_clean_error(train(out), "already holds a run")
+    assert target.read_text() == "not yours\n"
+
+
+# -- 8. a closed stdout ------------------------------------------------------------------------
+
+
+def test_json_into_a_reader_that_stops_early_ends_quietly_and_saves(tmp_path):
+    process = start(tmp_path, "--json", *LONG)
+    lines = [process.stdout.readline() for _ in range(3)]  # like `| head -3`
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert all(json.loads(line)["episode"] for line in lines)
+    assert process.returncode in (0, 141), stderr
+    assert "BrokenPipeError" not in stderr and "Traceback" not in stderr and stderr == ""
+    assert progress_of(tmp_path / "final.npz")["episode"] == len(episodes_in(tmp_path / "metrics.jsonl"))
+    assert leftovers(tmp_path) == []
