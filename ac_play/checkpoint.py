@@ -150,11 +150,10 @@ def _check_regular_file(path: Path) -> None:
 def _read_meta(archive: npz.Archive) -> dict:
     if "meta" not in archive.members:
         raise AcPlayError("it has no metadata, so it is not an ac-play checkpoint")
-    text = str(archive.read("meta", (), "U", max_bytes=META_LIMIT))
     try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AcPlayError(f"metadata is not valid JSON ({exc.msg})") from None
+        meta = json.loads(str(archive.read("meta", (), "U", max_bytes=META_LIMIT)))
+    except (ValueError, SystemError) as exc:  # SystemError: a code point past U+10FFFF
+        raise AcPlayError(f"metadata is not valid JSON ({getattr(exc, 'msg', exc)})") from None
     except RecursionError:
         raise AcPlayError("metadata is nested too deeply") from None
     if not isinstance(meta, dict):
@@ -192,8 +191,8 @@ def _read_arrays(archive: npz.Archive, meta: dict) -> tuple[dict, dict]:
         array = archive.read(name, shape, kinds)
         if not np.all(np.isfinite(array)):
             raise AcPlayError(f"array {name!r} holds NaN or infinite values")
-        if kinds == "i" and array.min() < 0:
-            raise AcPlayError(f"array {name!r} counts negative steps")
+        if kinds == "i" and not 0 <= array.min() <= array.max() <= schema.MAX_COUNT:
+            raise AcPlayError(f"array {name!r} counts {array.max() if array.min() >= 0 else array.min()} steps")
         arrays[name] = array.astype(np.float64) if kinds == "f" else array.astype(np.int64)
     params = {name.removeprefix("param/"): array for name, array in arrays.items() if name.startswith("param/")}
     optim_state = {name.removeprefix("optim/"): array for name, array in arrays.items() if name.startswith("optim/")}

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from ac_play.errors import AcPlayError, SettingError
 
+MAX_HIDDEN = 1 << 16
+"""The most hidden units a checkpoint may declare (`schema`), so training refuses more: a run must reload."""
+
 CHOICES = {
     "optimizer": ("adam", "sgd"),
     "init": ("small-actor", "notebook"),
@@ -67,7 +70,7 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Raise ConfigError, naming the field, for any nonsense value."""
         checks = [
-            ("hidden", self.hidden >= 1, f"must be at least 1, not {self.hidden}"),
+            ("hidden", 1 <= self.hidden <= MAX_HIDDEN, f"must be from 1 to {MAX_HIDDEN}, not {self.hidden}"),
             ("envs", self.envs >= 1, f"must be at least 1, not {self.envs}"),
             ("lr", math.isfinite(self.lr) and self.lr > 0, f"must be a positive number, not {self.lr}"),
             ("gamma", 0 < self.gamma <= 1, f"must be in (0, 1], not {self.gamma}"),

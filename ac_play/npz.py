@@ -9,6 +9,7 @@ declaring 10^12 elements is refused at once, in constant memory. Pickles are nev
 
 from __future__ import annotations
 
+import io
 import struct
 import zipfile
 import zlib
@@ -32,6 +33,11 @@ READ_ERRORS = (
     NotImplementedError,
     RuntimeError,
     OverflowError,
+    IndexError,
+    KeyError,
+    TypeError,
+    SystemError,
+    MemoryError,
 )
 """What zipfile, zlib and NumPy raise on a damaged or hostile container."""
 
@@ -93,21 +99,34 @@ class Archive:
                 declared_shape, dtype = _header(member)
                 nbytes = _check_declared(name, declared_shape, dtype, shape, kinds, max_bytes)
                 data = member.read(nbytes + 1)
+            if len(data) > nbytes:
+                raise NpzError(f"member {name!r} holds more data than the {nbytes} bytes its header declares")
+            if len(data) < nbytes:
+                raise NpzError(f"member {name!r} holds {len(data)} bytes of data; its header declares {nbytes}")
+            return np.frombuffer(data, dtype=dtype).reshape(declared_shape).copy()
         except READ_ERRORS as exc:
             raise NpzError(f"member {name!r}: {_reason(exc)}") from None
-        if len(data) > nbytes:
-            raise NpzError(f"member {name!r} holds more data than the {nbytes} bytes its header declares")
-        if len(data) < nbytes:
-            raise NpzError(f"member {name!r} holds {len(data)} bytes of data; its header declares {nbytes}")
-        return np.frombuffer(data, dtype=dtype).reshape(declared_shape).copy()
 
 
 def _header(member) -> tuple[tuple[int, ...], np.dtype]:
-    version = np.lib.format.read_magic(member)
-    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-    if version not in read_header:
+    """The declared shape and dtype, from a header read within HEADER_LIMIT bytes whatever it claims."""
+    magic = member.read(8)
+    if len(magic) < 8 or magic[:6] != b"\x93NUMPY":
+        raise NpzError("not an .npy array")
+    version = (magic[6], magic[7])
+    size_format = {(1, 0): "<H", (2, 0): "<I"}.get(version)
+    if size_format is None:
         raise NpzError(f".npy format version {version} is not supported")
-    shape, fortran_order, dtype = read_header[version](member, max_header_size=HEADER_LIMIT)
+    length_bytes = member.read(struct.calcsize(size_format))
+    (length,) = struct.unpack(size_format, length_bytes)
+    if length > HEADER_LIMIT:
+        # checked here: NumPy would read a header of any declared length before its own check
+        raise NpzError(f"its .npy header declares {length:,} bytes; at most {HEADER_LIMIT} are allowed")
+    text = member.read(length)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    shape, fortran_order, dtype = read_header[version](io.BytesIO(length_bytes + text), max_header_size=HEADER_LIMIT)
+    if not all(type(length) is int and length >= 0 for length in shape):
+        raise NpzError(f"its .npy header declares the shape {shape!r}")
     if fortran_order and len(shape) > 1:
         raise NpzError("Fortran-ordered arrays are not written by ac-play")
     return tuple(shape), dtype

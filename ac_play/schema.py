@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ac_play.config import TrainConfig
+from ac_play.config import MAX_HIDDEN, TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.training import Progress
 
-MAX_SIZES = {"obs_dim": 4096, "n_actions": 1024, "hidden": 1 << 16}
+MAX_SIZES = {"obs_dim": 4096, "n_actions": 1024, "hidden": MAX_HIDDEN}
 MAX_PARAMETERS = 1 << 24
 """Parameters a checkpoint may declare (128 MB of float64): far above any CartPole network."""
 
@@ -23,12 +23,22 @@ class SchemaError(AcPlayError):
     """A metadata field of the wrong type or out of range; the message names it."""
 
 
+MAX_COUNT = 2**53
+"""Counters (episodes, steps, updates) past this are not from a run; floats stop counting exactly here."""
+
+
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number that fits a float (JSON allows integers of any length, and NaN)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 TYPE_CHECKS = {
@@ -82,10 +92,10 @@ def check_fields(section, kind: type, name: str) -> None:
 
 def check_progress(progress: dict) -> None:
     counters = ("episode", "env_steps", "updates")
-    if any(progress.get(key, 0) < 0 for key in counters) or progress.get("elapsed", 0.0) < 0:
-        raise SchemaError("metadata field 'progress' holds a negative count or time")
-    if progress.get("solved_at") is not None and progress["solved_at"] < 1:
-        raise SchemaError("metadata field progress.solved_at must be 1 or more")
+    if not all(0 <= progress.get(key, 0) <= MAX_COUNT for key in counters) or progress.get("elapsed", 0.0) < 0:
+        raise SchemaError("metadata field 'progress' holds a count or time out of range")
+    if progress.get("solved_at") is not None and not 1 <= progress["solved_at"] <= MAX_COUNT:
+        raise SchemaError("metadata field progress.solved_at is out of range")
 
 
 def check_normaliser(normaliser) -> None:

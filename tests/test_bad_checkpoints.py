@@ -326,3 +326,50 @@ def test_a_path_that_is_no_regular_file_is_refused(tmp_path, capsys, kind):
         os.mkfifo(path)
     for command in COMMANDS:
         refuse(COMMANDS[command](path), capsys)
+
+
+def raw_npy(header: str, data: bytes = b"", version: int = 1) -> bytes:
+    """An .npy member with exactly this header text (NumPy's writer would refuse to write most of these)."""
+    text = header.encode()
+    size = struct.pack("<H", len(text)) if version == 1 else struct.pack("<I", len(text))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + text + data
+
+
+HEADER = "{'descr': %s, 'fortran_order': False, 'shape': %s, }"
+MEMBER_CASES = {
+    "empty text dtype": ("meta", raw_npy(HEADER % ("'<U0'", "()"))),
+    "code point past U+10FFFF": ("meta", raw_npy(HEADER % ("'<U1'", "()"), struct.pack("<I", 0x110000))),
+    "dtype an empty tuple": ("meta", raw_npy(HEADER % ("()", "()"))),
+    "shape of booleans": ("optim/t", raw_npy(HEADER % ("'<i8'", "(True,)"), struct.pack("<q", 3))),
+    "negative shape": ("param/b1", raw_npy(HEADER % ("'<f8'", "(-8,)"))),
+    "header declaring 4 GB": ("meta", b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFFF) + b"{" * 64),
+    "step count past 2**53": ("optim/t", npy_bytes(np.array([2**63 - 2]))),
+}
+
+
+@pytest.mark.parametrize("case", MEMBER_CASES)
+def test_hostile_npy_members_are_refused(good, tmp_path, capsys, case):
+    name, data = MEMBER_CASES[case]
+    members = bomb_members(good)
+    members[name] = data
+    path = write_npz(tmp_path / "member.npz", members)
+    started = time.perf_counter()
+    for command in COMMANDS:
+        refuse(COMMANDS[command](path), capsys)
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [lambda text: text.replace('"gamma": 0.99', '"gamma": 1' + "0" * 400),
+     lambda text: text.replace('"seed": 0', '"seed": 1' + "0" * 5000),
+     lambda text: text.replace('"episode": 2', '"episode": 1' + "0" * 30)],
+    ids=["400-digit number", "5000-digit number", "episode past 2**53"],
+)
+def test_numbers_too_long_for_a_float_are_refused(good, tmp_path, capsys, edit):
+    text = str(arrays_of(good)["meta"])
+    edited = edit(text)
+    assert edited != text
+    path = with_meta(good, tmp_path / "long.npz", lambda meta: edited)
+    for command in COMMANDS:
+        refuse(COMMANDS[command](path), capsys)

@@ -98,7 +98,7 @@ def test_eval_prints_mean_std_min_max(tmp_path):
         (["--lr", "-0.1"], "--lr must be a positive number"),
         (["--gamma", "1.5"], "--gamma must be in (0, 1]"),
         (["--gamma", "0"], "--gamma must be in (0, 1]"),
-        (["--hidden", "0"], "--hidden must be at least 1"),
+        (["--hidden", "0"], "--hidden must be from 1 to 65536, not 0"),
         (["--envs", "0"], "--envs must be at least 1"),
         (["--entropy", "-1"], "--entropy must be zero or positive"),
         (["--env", "NoSuchEnv-v0"], "unknown environment"),
