@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
+from typing import NoReturn
 
 from ac_play import __version__
 from ac_play.errors import AcPlayError, SettingError, printable
@@ -138,8 +140,17 @@ def bench(args: argparse.Namespace) -> int:
 # -- the parser ----------------------------------------------------------------------------
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, like every other error (`--help` shows the rest)."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse echoes what was typed: escape it, as any text that came from outside
+        print(f"ac-play: error: {printable(message)} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ac-play",
         description="Watch a hand-written NumPy actor-critic learn CartPole, then play against it.",
     )
@@ -240,9 +251,15 @@ def error_line(exc: AcPlayError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    usable_streams()
     args = build_parser().parse_args(argv)
+    # one line per problem: libraries' warnings (gymnasium's deprecations) are not the user's to act on.
+    # Not a filter: gymnasium adds filters of its own when it is imported, in front of ours
+    warnings.showwarning = ignore_warning
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()
+        return code
     except AcPlayError as exc:
         print(f"ac-play: error: {printable(error_line(exc))}", file=sys.stderr)  # messages quote paths and metadata
         return 2
@@ -250,3 +267,24 @@ def main(argv: list[str] | None = None) -> int:
         # training saves its own checkpoint on Ctrl-C; anything else has nothing to lose
         print("ac-play: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # whoever read our output stopped (`| head`): nothing to say, and nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # what is left: writing the output failed (`> /dev/full`)
+        print(f"ac-play: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def ignore_warning(*args, **kwargs) -> None:
+    """Where warnings go on the command line: nowhere."""
+
+
+def usable_streams() -> None:
+    """Standard streams that can take any text: closed ones (`>&-`) go nowhere, unencodable text is escaped."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
+        stream = getattr(sys, name)
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
