@@ -494,3 +494,70 @@ def test_json_into_a_reader_that_stops_early_ends_quietly_and_saves(tmp_path):
     assert "BrokenPipeError" not in stderr and "Traceback" not in stderr and stderr == ""
     assert progress_of(tmp_path / "final.npz")["episode"] == len(episodes_in(tmp_path / "metrics.jsonl"))
     assert leftovers(tmp_path) == []
+
+
+# -- 9. the lock file: planted files and a full disk -------------------------------------------
+
+
+def test_a_hard_link_planted_at_the_lock_is_refused_and_its_file_left_untouched(tmp_path):
+    victim = tmp_path / "victim.jsonl"
+    victim.write_text('{"episode": 1}\n')
+    out = tmp_path / "run"
+    out.mkdir()
+    os.link(victim, out / ".lock")
+    assert_clean_error(train(out), f"{out / '.lock'} is a hard link to another file")
+    assert victim.read_text() == '{"episode": 1}\n'
+    assert os.path.samefile(victim, out / ".lock")
+
+
+def test_a_fifo_planted_at_the_lock_is_refused(tmp_path):
+    os.mkfifo(tmp_path / ".lock")
+    assert_clean_error(train(tmp_path, timeout=60), f"{tmp_path / '.lock'} is not a regular file")
+    assert (tmp_path / ".lock").is_fifo()
+
+
+def test_a_pid_that_cannot_be_written_into_the_lock_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    real_write, pid = os.write, f"{os.getpid()}\n".encode()
+
+    def write(fd, data):
+        if bytes(data) == pid:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    code = cli.main(["train", "--headless", *TINY, "--out", str(tmp_path)])
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert stderr == f"ac-play: error: cannot lock the run folder {tmp_path}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 200 kB tmpfs, filled to the last byte (root only; skipped where mount is not allowed)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", disk],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root and mount to make a small tmpfs")
+    try:
+        fill(disk / "filler")
+        yield disk
+    finally:
+        subprocess.run(["umount", disk], check=True)
+
+
+def fill(path: Path) -> None:
+    """Write `path` until the disk holding it is full."""
+    filler = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                os.write(filler, b"x" * 512)
+    finally:
+        os.close(filler)
+
+
+def test_a_full_disk_at_the_lock_is_one_line_exit_2_and_leaves_no_lock(full_disk):
+    assert_clean_error(train(full_disk), f"cannot lock the run folder {full_disk}: No space left on device")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
