@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
-from ac_play.runs import RunFolder, make_trainer, new_run_dir, summary
+from ac_play.runs import RunFolder, SaveError, make_trainer, new_run_dir, summary
 from ac_play.signals import StopSignals
 from ac_play.snapshot import Snapshot
 from ac_play.training import DivergedError, EpisodeStats, Trainer
@@ -79,9 +79,10 @@ def run_headless(
     wall_start = time.perf_counter()
     with StopSignals(trainer.stop) as signals:
         code, error = train_loop(trainer, folder, show, live)
-        final, save_error = finish(folder, trainer)
-    if save_error:
-        code, error = 2, f"{error}; {save_error}" if error else save_error
+        final, save_errors = finish(folder, trainer)
+    if save_errors:
+        # a file that failed during training fails again when closing: say it once
+        code, error = 2, "; ".join(dict.fromkeys([error, *save_errors] if error else save_errors))
     elif code == 0 and signals.received is not None:
         code = signals.exit_code
     ending = Ending(code, error, final, time.perf_counter() - wall_start, signals.name)
@@ -120,12 +121,12 @@ def train_loop(trainer: Trainer, folder: RunFolder, show, live) -> tuple[int, st
     return 0, None
 
 
-def finish(folder: RunFolder, trainer: Trainer) -> tuple[Path | None, str | None]:
-    """final.npz and best.npz written and the folder let go; final.npz's path, or None and why not."""
+def finish(folder: RunFolder, trainer: Trainer) -> tuple[Path | None, list[str]]:
+    """Write final.npz and best.npz, let the folder go: final.npz's path (None if unwritten), why each failure."""
     try:
-        return folder.finish(trainer), None
-    except AcPlayError as exc:
-        return None, str(exc)
+        return folder.finish(trainer), []
+    except SaveError as exc:
+        return exc.final, [str(error) for error in exc.errors]
 
 
 def silence_stdout() -> None:

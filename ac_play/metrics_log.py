@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import threading
 import time
 from pathlib import Path
@@ -40,18 +41,32 @@ class MetricsLog:
         self.path = Path(path)
         # O_NOFOLLOW: a symlink planted here is an error, never a way to append to its target.
         # O_RDWR rather than O_WRONLY only to read back the end and drop a line a crash cut short.
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        # O_NONBLOCK: a FIFO planted here must not hang the open (it is refused just after).
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
             self.fd = os.open(self.path, flags, 0o644)
-            self.end = self._drop_torn_line()
         except OSError as exc:
             raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
+        try:
+            self.end = self._whole_lines_end()
+        except MetricsWriteError:
+            os.close(self.fd)
+            raise
         self.pending: list[str] = []
         self.pending_bytes = 0
         self.flushed_at = time.monotonic()
         self.failed = False
         # the TUI's save key flushes from another thread than the one adding lines
         self._lock = threading.Lock()
+
+    def _whole_lines_end(self) -> int:
+        """The file's length once a torn last line is dropped; MetricsWriteError unless it is a regular file."""
+        try:
+            if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+                raise MetricsWriteError(f"cannot open {self.path}: it is not a regular file")
+            return self._drop_torn_line()
+        except OSError as exc:
+            raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
 
     def _drop_torn_line(self) -> int:
         """Truncate a last line without its newline (left by a crash); return the file's length."""
@@ -93,7 +108,9 @@ class MetricsLog:
         except OSError as exc:
             self._fail(describe(exc))
         if written < len(data):
-            # on a regular file a short write means the disk (or a size limit) stopped it
+            # on a regular file a short write means the disk (or a size limit) stopped it; every line
+            # that reached the file whole stays, only the one cut in two goes
+            self.end += data.rfind(b"\n", 0, written) + 1
             self._fail(f"only {written} of {len(data)} bytes were written (is the disk full?)")
         self.end += written
 

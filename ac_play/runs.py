@@ -78,6 +78,24 @@ def new_run_dir(config: TrainConfig, root: Path = Path("runs")) -> Path:
         raise AcPlayError(f"cannot create a run folder under {root}: {exc.strerror}") from None
 
 
+class SaveError(AcPlayError):
+    """Closing writes that failed, every one in the sentence; `final` is final.npz if it was written all the same."""
+
+    def __init__(self, errors: list[AcPlayError], final: Path | None):
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = errors
+        self.final = final
+
+
+def attempt(write, errors: list[AcPlayError]):
+    """`write()`'s result, or None with its AcPlayError added to `errors` (one failed file must not stop the rest)."""
+    try:
+        return write()
+    except AcPlayError as exc:
+        errors.append(exc)
+        return None
+
+
 class RunFolder:
     """config.json, metrics.jsonl, best.npz and final.npz of one run, written by one process at a time.
 
@@ -168,21 +186,20 @@ class RunFolder:
     def finish(self, trainer: Trainer) -> Path:
         """After training: metrics, final.npz and best.npz written; files, envs and the lock let go.
 
-        Each write is tried even if one before it failed; the first failure (an AcPlayError) is
-        raised after the folder has been let go.
+        Each write is tried even if one before it failed; if any failed, a SaveError naming every
+        file that failed (and final.npz if it was written all the same) is raised after the folder
+        has been let go.
         """
-        errors = []
+        errors: list[AcPlayError] = []
         try:
-            for write in (self.flush, lambda: self.write_final(trainer), self.write_best):
-                try:
-                    write()
-                except AcPlayError as exc:
-                    errors.append(exc)
+            attempt(self.flush, errors)
+            final = attempt(lambda: self.write_final(trainer), errors)
+            attempt(self.write_best, errors)
         finally:
             self.close(trainer)
         if errors:
-            raise errors[0]
-        return self.path / "final.npz"
+            raise SaveError(errors, final)
+        return final
 
     def close(self, trainer: Trainer) -> None:
         """Close the files and envs and release the lock, writing nothing more."""

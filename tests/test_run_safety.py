@@ -561,3 +561,62 @@ def fill(path: Path) -> None:
 def test_a_full_disk_at_the_lock_is_one_line_exit_2_and_leaves_no_lock(full_disk):
     assert_clean_error(train(full_disk), f"cannot lock the run folder {full_disk}: No space left on device")
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+# -- 10. a short write keeps the lines that made it; the closing lines name what was written ---------
+
+
+def test_a_short_metrics_write_keeps_every_whole_line_that_reached_the_file(tmp_path, monkeypatch):
+    log = metrics_log.MetricsLog(tmp_path / "metrics.jsonl")
+    lines = [json.dumps({"episode": episode}) + "\n" for episode in (1, 2, 3, 4)]
+    for line in lines:
+        log.add(line)
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[: len(lines[0]) * 2 + 5]))
+    with pytest.raises(metrics_log.MetricsWriteError, match="it ends at its last whole line"):
+        log.flush()
+    log.close()
+    assert episodes_in(tmp_path / "metrics.jsonl") == [1, 2]
+
+
+def short_write_size(stderr: str) -> int:
+    """W in "only W of N bytes were written"."""
+    return int(stderr.split("only ")[1].split(" of ")[0])
+
+
+def test_a_disk_that_fills_mid_write_keeps_the_metrics_that_fit_and_says_what_was_saved(full_disk):
+    (full_disk / "filler").write_bytes(b"x" * (176 * 1024))  # 24 kB left: metrics fill it at the first flush
+    out = full_disk / "run"
+    result = train(out, "--hidden", "8", "--episodes", "2000")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"ac-play: error: cannot write {out / 'metrics.jsonl'}: only ")
+    kept = (out / "metrics.jsonl").read_bytes()
+    assert episodes_in(out / "metrics.jsonl")[0] == 1
+    assert short_write_size(error) - len(kept) < 1000  # only the line cut in two is gone (a line holds ~350 bytes)
+    final = out / "final.npz"
+    if final.exists():
+        assert checkpoint.load(final) and result.stdout.endswith(f"checkpoint: {final}\n")
+    else:
+        assert f"cannot write {final}: No space left on device" in error
+        assert result.stdout.endswith("checkpoint: not written\n")
+
+
+def test_a_directory_where_best_npz_belongs_is_named_and_final_npz_still_reported(tmp_path):
+    (tmp_path / "best.npz").mkdir()
+    result = train(tmp_path)
+    final = tmp_path / "final.npz"
+    assert_clean_error(result, f"cannot write {tmp_path / 'best.npz'}: Is a directory; "
+                               f"the last good checkpoint is {final}")
+    assert result.stdout.endswith(f"checkpoint: {final}\n")
+    assert progress_of(final)["episode"] == 20
+
+
+def test_a_fifo_planted_at_metrics_jsonl_is_one_line_exit_2(tmp_path):
+    assert train(tmp_path).returncode == 0
+    (tmp_path / "metrics.jsonl").unlink()
+    os.mkfifo(tmp_path / "metrics.jsonl")
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", tmp_path / "final.npz", "--out", tmp_path,
+                     timeout=60)
+    assert_clean_error(result, f"cannot open {tmp_path / 'metrics.jsonl'}: it is not a regular file")
+    assert leftovers(tmp_path) == []
