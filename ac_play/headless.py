@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ac_play.config import TrainConfig
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, printable
 from ac_play.runs import RunFolder, SaveError, make_trainer, new_run_dir, summary
 from ac_play.signals import StopSignals
 from ac_play.snapshot import Snapshot
@@ -69,6 +69,8 @@ def run_headless(
     """
     trainer = make_trainer(config, resumed)
     folder = RunFolder(out or new_run_dir(config), config, resumed_from)
+    if folder.note:
+        print(printable(folder.note), file=sys.stderr)
     try:
         live = open_live_window() if window else None
     except BaseException:

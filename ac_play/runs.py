@@ -13,10 +13,9 @@ import secrets
 import time
 from pathlib import Path
 
-from ac_play import checkpoint
+from ac_play import checkpoint, metrics_log
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError
-from ac_play.metrics_log import MetricsLog
 from ac_play.runlock import RunLock
 from ac_play.snapshot import Snapshot
 from ac_play.training import EpisodeStats, Progress, Trainer
@@ -121,9 +120,11 @@ class RunFolder:
         try:
             check_free(self.path, resumed_from)
             clear_stale_temps(self.path)
+            # what opening the folder changed, for the user to read ("" when nothing)
+            self.note = continue_history(self.path, resumed_from) if continues(self.path, resumed_from) else ""
             self.best_running_reward = best_so_far(self.path)
             write_config(self.path / "config.json", config)
-            self.metrics = MetricsLog(self.path / "metrics.jsonl")
+            self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")
         except BaseException:
             self.lock.release()
             raise
@@ -238,11 +239,60 @@ def continues(path: Path, resumed_from: str | Path | None) -> bool:
 
 
 def clear_stale_temps(path: Path) -> None:
-    """Temporary files a killed run left: checkpoints' and config.json's."""
+    """Temporary files a killed run left: checkpoints', config.json's and metrics.jsonl's."""
     checkpoint.remove_stale_temps(path)
-    for temp in path.glob(".config.json.*.tmp"):
-        if temp.is_file() and not temp.is_symlink():
-            temp.unlink(missing_ok=True)
+    for name in RUN_FILES:
+        for temp in path.glob(f".{name}.*.tmp"):
+            if temp.is_file() and not temp.is_symlink():
+                temp.unlink(missing_ok=True)
+
+
+def continue_history(path: Path, resumed_from: str | Path) -> str:
+    """Resuming in place continues the run's newest state only, so its history never forks.
+
+    The checkpoint must be at final.npz's episode, or without a readable final.npz, at or past the
+    last episode in metrics.jsonl; anything older is refused. Lines a killed run logged after its
+    last save of final.npz are dropped, so no episode number comes twice. Returns a note saying
+    what was dropped ("" if nothing).
+    """
+    resumed_from = Path(resumed_from)
+    episode = episode_of(resumed_from)
+    final = path / "final.npz"
+    newest = final_episode(final, resumed_from, episode)
+    if newest is None:
+        logged = metrics_log.last_episode(path / "metrics.jsonl")
+        if logged is not None and episode < logged:
+            raise AcPlayError(
+                f"{resumed_from} holds episode {episode}, but {path / 'metrics.jsonl'} goes on to episode "
+                f"{logged}: continuing from it there would fork the run's history; choose another folder"
+            )
+        return ""
+    if episode != newest:
+        raise AcPlayError(
+            f"{resumed_from} holds episode {episode}, but the run in {path} has gone on to episode {newest}: "
+            f"continuing from it there would fork the run's history; resume from {final}, or choose another folder"
+        )
+    dropped = metrics_log.drop_after(path / "metrics.jsonl", episode)
+    if not dropped:
+        return ""
+    lines = "line" if dropped == 1 else "lines"
+    return f"dropped {dropped} metrics {lines} logged after {resumed_from.name} (episode {episode})"
+
+
+def episode_of(path: Path) -> int:
+    return Snapshot.from_checkpoint(checkpoint.load(path)).episode
+
+
+def final_episode(final: Path, resumed_from: Path, resumed_episode: int) -> int | None:
+    """The episode of final.npz; None where there is none to read (missing, a symlink, damaged)."""
+    if final.is_symlink() or not final.is_file():
+        return None
+    if os.path.samefile(final, resumed_from):  # read already
+        return resumed_episode
+    try:
+        return episode_of(final)
+    except checkpoint.CheckpointError:
+        return None
 
 
 def best_so_far(path: Path) -> float:

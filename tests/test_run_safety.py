@@ -149,6 +149,57 @@ def test_resuming_in_place_replaces_best_with_a_better_agent(tmp_path):
     assert best["running_reward"] > first_best and best["episode"] > 3
 
 
+def resume_in_place(folder: Path, name: str, *flags, **kwargs):
+    return run_cli("train", "--headless", "--episodes", "5", "--resume", folder / name, "--out", folder, *flags,
+                   **kwargs)
+
+
+def a_run_gone_on_from(tmp_path) -> Path:
+    """A run of 25 episodes, with older.npz: a copy of its checkpoint at episode 20."""
+    assert train(tmp_path).returncode == 0
+    (tmp_path / "older.npz").write_bytes((tmp_path / "final.npz").read_bytes())
+    assert resume_in_place(tmp_path, "final.npz").returncode == 0
+    return tmp_path
+
+
+def test_resuming_in_place_from_an_older_checkpoint_is_refused_as_a_fork(tmp_path):
+    run = a_run_gone_on_from(tmp_path)
+    before = {name: (run / name).read_bytes() for name in ("metrics.jsonl", "final.npz")}
+    result = resume_in_place(run, "older.npz")
+    assert_clean_error(result, f"{run / 'older.npz'} holds episode 20, but the run in {run} has gone on to "
+                               f"episode 25: continuing from it there would fork the run's history; "
+                               f"resume from {run / 'final.npz'}, or choose another folder")
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
+def test_resuming_in_place_without_final_npz_from_behind_the_metrics_is_refused(tmp_path):
+    run = a_run_gone_on_from(tmp_path)
+    (run / "final.npz").unlink()
+    result = resume_in_place(run, "older.npz")
+    assert_clean_error(result, f"but {run / 'metrics.jsonl'} goes on to episode 25")
+    assert episodes_in(run / "metrics.jsonl") == list(range(1, 26))
+
+
+def test_an_older_checkpoint_still_branches_off_into_another_folder(tmp_path):
+    run = a_run_gone_on_from(tmp_path / "run")
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", run / "older.npz", "--out", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    assert episodes_in(tmp_path / "b" / "metrics.jsonl") == list(range(21, 26))
+
+
+def test_resuming_in_place_drops_the_metrics_a_killed_run_logged_after_final_npz(tmp_path):
+    assert train(tmp_path).returncode == 0
+    last = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    with open(tmp_path / "metrics.jsonl", "a") as metrics:  # what a run killed after its last save leaves
+        for episode in (21, 22, 23):
+            metrics.write(json.dumps({**last, "episode": episode}) + "\n")
+    result = resume_in_place(tmp_path, "final.npz")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "dropped 3 metrics lines logged after final.npz (episode 20)\n"
+    assert episodes_in(tmp_path / "metrics.jsonl") == list(range(1, 26))
+    assert leftovers(tmp_path) == []
+
+
 def test_resuming_after_a_crash_drops_the_torn_last_line(tmp_path):
     assert train(tmp_path).returncode == 0
     with open(tmp_path / "metrics.jsonl", "a") as metrics:
@@ -433,7 +484,7 @@ def test_a_directory_where_metrics_jsonl_belongs_is_one_line_exit_2(tmp_path):
 
 
 def test_temporary_files_a_killed_run_left_are_removed(tmp_path):
-    for name in (".final.npz.k2j3.tmp", ".best.npz.x9.tmp", ".config.json.ab12.tmp"):
+    for name in (".final.npz.k2j3.tmp", ".best.npz.x9.tmp", ".config.json.ab12.tmp", ".metrics.jsonl.c3.tmp"):
         (tmp_path / name).write_bytes(b"half a file")
     assert train(tmp_path).returncode == 0
     assert leftovers(tmp_path) == []
@@ -448,6 +499,8 @@ def test_a_symlink_planted_in_a_run_is_replaced_not_written_through(tmp_path, na
     assert train(out).returncode == 0
     target = tmp_path / "outside.txt"
     target.write_text("not yours\n")
+    if name == "final.npz":  # resumed from best.npz instead, a copy of the run's newest state
+        (out / "best.npz").write_bytes((out / "final.npz").read_bytes())
     (out / name).unlink()
     (out / name).symlink_to(target)
     resume_from = out / ("best.npz" if name == "final.npz" else "final.npz")
