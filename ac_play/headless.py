@@ -160,7 +160,7 @@ class Ending:
         if not self.error:
             return None
         saved = f"; the last good checkpoint is {self.final}" if self.final else ""
-        return f"ac-play: error: {self.error}{saved}"
+        return f"ac-play: error: {printable(self.error + saved)}"  # sentences quote paths
 
 
 def report(trainer: Trainer, ending: Ending, progress: ProgressLine | None) -> None:
@@ -174,8 +174,8 @@ def report(trainer: Trainer, ending: Ending, progress: ProgressLine | None) -> N
         return
     if ending.interrupted and ending.final:
         by = f" by {ending.signal_name}" if ending.signal_name else ""
-        print(f"interrupted at episode {trainer.progress.episode}{by}; checkpoint saved to {ending.final}",
-              file=sys.stderr)
+        saved_to = printable(str(ending.final))
+        print(f"interrupted at episode {trainer.progress.episode}{by}; checkpoint saved to {saved_to}", file=sys.stderr)
     print(summary(trainer.progress, ending.final, ending.wall))
 
 

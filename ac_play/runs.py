@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ac_play import checkpoint, metrics_log
 from ac_play.config import TrainConfig, preset
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, printable
 from ac_play.runlock import RunLock
 from ac_play.snapshot import Snapshot
 from ac_play.training import EpisodeStats, Progress, Trainer
@@ -322,10 +322,13 @@ def write_config(path: Path, config: TrainConfig) -> None:
 
 
 def summary(progress: Progress, final: Path | None, wall: float | None = None) -> str:
-    """The two closing lines of a run, headless or in the TUI (`final` None: it could not be written)."""
+    """The two closing lines of a run, headless or in the TUI (`final` None: it could not be written).
+
+    The path goes through `printable`: a folder named with an ESC must not drive the terminal.
+    """
     verdict = f"solved at episode {progress.solved_at}" if progress.solved_at else "not solved"
     seconds = f"{wall:.2f} s, " if wall is not None else ""
     return (
         f"{verdict}: {progress.episode} episodes, {progress.env_steps} env steps, {seconds}"
-        f"running reward {progress.running_reward:.2f}\ncheckpoint: {final or 'not written'}"
+        f"running reward {progress.running_reward:.2f}\ncheckpoint: {printable(str(final)) if final else 'not written'}"
     )

@@ -673,3 +673,32 @@ def test_a_fifo_planted_at_metrics_jsonl_is_one_line_exit_2(tmp_path):
                      timeout=60)
     assert_clean_error(result, f"cannot open {tmp_path / 'metrics.jsonl'}: it is not a regular file")
     assert leftovers(tmp_path) == []
+
+
+# -- 11. paths with control characters are printed as text ------------------------------------
+
+
+def shown(path: Path) -> str:
+    return str(path).replace("\x1b", "\\x1b")
+
+
+def test_an_escape_in_the_run_folder_name_reaches_the_terminal_only_as_text(tmp_path):
+    out = tmp_path / "\x1b[2Jrun"
+    out.mkdir()
+    (out / "best.npz").mkdir()  # so that an error line quotes a path too
+    result = train(out)
+    assert result.returncode == 2
+    assert "\x1b" not in result.stdout + result.stderr
+    assert f"cannot write {shown(out / 'best.npz')}: Is a directory" in result.stderr
+    assert result.stdout.endswith(f"checkpoint: {shown(out / 'final.npz')}\n")
+
+
+def test_an_escape_in_the_folder_of_an_interrupted_run_reaches_the_terminal_only_as_text(tmp_path):
+    out = tmp_path / "\x1b[2Jrun"
+    process = start(out)
+    wait_for_metrics(out, process)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert "\x1b" not in stdout + stderr
+    assert f"checkpoint saved to {shown(out / 'final.npz')}" in stderr
