@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import signal
 import statistics
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from ac_play.config import TrainConfig
 from ac_play.envs import env_info, make_vector_env
 from ac_play.errors import AcPlayError, SettingError
+from ac_play.signals import StopSignals
 from ac_play.training import MEMORY_LIMIT, Trainer, check_memory, memory_needed, too_big
 
 BARE_STEPS = 100_000
@@ -187,13 +189,40 @@ def train_seeds(work: Iterable[tuple[str, int, int]], processes: int) -> list[di
         return [checked(run) for run in pool.imap(bench_seed, work)]
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived: raised in the main thread, so leaving the pool's `with` ends the workers."""
+
+
+class StopOnce:
+    """A StopSignals callback: Stopped at the first signal only (a second must not cut short the pool's cleanup)."""
+
+    def __init__(self):
+        self.stopped = False
+
+    def __call__(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            raise Stopped
+
+
 def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: int = 1, json_out: bool = False) -> int:
-    """`ac-play bench`: train `seeds` seeds until solved, `jobs` at a time; 1 if any did not solve."""
+    """`ac-play bench`: train `seeds` seeds until solved, `jobs` at a time; 1 if any did not solve.
+
+    SIGTERM and SIGHUP end it as Ctrl-C does, the workers terminated and joined; exit 143 or 129.
+    """
     processes = min(jobs, seeds)
     check_bench(env_id, envs, processes)
     # a generator, not a list: --seeds may be huge, and the pool takes jobs as workers free up
     work = ((env_id, seed, envs) for seed in range(seeds))
-    runs = train_seeds(work, processes)
+    # Without this, SIGTERM would end this process alone, and the workers would train on and die
+    # of a broken pipe, printing tracebacks, when they hand back their results.
+    signals = StopSignals(StopOnce())
+    try:
+        with signals:
+            runs = train_seeds(work, processes)
+    except Stopped:
+        print(f"ac-play: interrupted by {signals.name}", file=sys.stderr)
+        return signals.exit_code
     totals = summary(runs)
     if json_out:
         print(json.dumps({"env_id": env_id, "envs": envs, "jobs": jobs, "runs": runs, "median": totals}))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ac_play.config import TrainConfig
-from ac_play.errors import AcPlayError
-from ac_play.runs import RunFolder, make_trainer, new_run_dir, summary
+from ac_play.errors import AcPlayError, printable
+from ac_play.runs import RunFolder, SaveError, make_trainer, new_run_dir, summary
 from ac_play.signals import StopSignals
 from ac_play.snapshot import Snapshot
 from ac_play.training import DivergedError, EpisodeStats, Trainer
@@ -69,6 +69,8 @@ def run_headless(
     """
     trainer = make_trainer(config, resumed)
     folder = RunFolder(out or new_run_dir(config), config, resumed_from)
+    if folder.note:
+        print(printable(folder.note), file=sys.stderr)
     try:
         live = open_live_window() if window else None
     except BaseException:
@@ -79,9 +81,10 @@ def run_headless(
     wall_start = time.perf_counter()
     with StopSignals(trainer.stop) as signals:
         code, error = train_loop(trainer, folder, show, live)
-        final, save_error = finish(folder, trainer)
-    if save_error:
-        code, error = 2, f"{error}; {save_error}" if error else save_error
+        final, save_errors = finish(folder, trainer)
+    if save_errors:
+        # a file that failed during training fails again when closing: say it once
+        code, error = 2, "; ".join(dict.fromkeys([error, *save_errors] if error else save_errors))
     elif code == 0 and signals.received is not None:
         code = signals.exit_code
     ending = Ending(code, error, final, time.perf_counter() - wall_start, signals.name)
@@ -120,12 +123,12 @@ def train_loop(trainer: Trainer, folder: RunFolder, show, live) -> tuple[int, st
     return 0, None
 
 
-def finish(folder: RunFolder, trainer: Trainer) -> tuple[Path | None, str | None]:
-    """final.npz and best.npz written and the folder let go; final.npz's path, or None and why not."""
+def finish(folder: RunFolder, trainer: Trainer) -> tuple[Path | None, list[str]]:
+    """Write final.npz and best.npz, let the folder go: final.npz's path (None if unwritten), why each failure."""
     try:
-        return folder.finish(trainer), None
-    except AcPlayError as exc:
-        return None, str(exc)
+        return folder.finish(trainer), []
+    except SaveError as exc:
+        return exc.final, [str(error) for error in exc.errors]
 
 
 def silence_stdout() -> None:
@@ -157,7 +160,7 @@ class Ending:
         if not self.error:
             return None
         saved = f"; the last good checkpoint is {self.final}" if self.final else ""
-        return f"ac-play: error: {self.error}{saved}"
+        return f"ac-play: error: {printable(self.error + saved)}"  # sentences quote paths
 
 
 def report(trainer: Trainer, ending: Ending, progress: ProgressLine | None) -> None:
@@ -171,8 +174,8 @@ def report(trainer: Trainer, ending: Ending, progress: ProgressLine | None) -> N
         return
     if ending.interrupted and ending.final:
         by = f" by {ending.signal_name}" if ending.signal_name else ""
-        print(f"interrupted at episode {trainer.progress.episode}{by}; checkpoint saved to {ending.final}",
-              file=sys.stderr)
+        saved_to = printable(str(ending.final))
+        print(f"interrupted at episode {trainer.progress.episode}{by}; checkpoint saved to {saved_to}", file=sys.stderr)
     print(summary(trainer.progress, ending.final, ending.wall))
 
 

@@ -8,9 +8,13 @@ whole line and reported in words instead of leaving a torn line behind.
 from __future__ import annotations
 
 import errno
+import json
 import os
+import secrets
+import stat
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,6 +25,9 @@ FLUSH_BYTES = 16384
 FLUSH_INTERVAL = 1.0
 """Or once this many seconds have passed, so `tail -f` keeps up with a slow run."""
 READ_BACK = 65536
+LONGEST_LINE = 1 << 20
+"""Reading backwards stops at a line longer than this (ours take about 350 bytes): damage, not history."""
+COPY_CHUNK = 1 << 20
 
 
 class MetricsWriteError(AcPlayError):
@@ -33,6 +40,18 @@ def describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def whole_lines_end(fd: int) -> int:
+    """The offset just past the file's last newline (0 without one): where its whole lines end."""
+    end = os.fstat(fd).st_size
+    while end > 0:
+        start = max(0, end - READ_BACK)
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        end = start
+    return 0
+
+
 class MetricsLog:
     """An append-only JSON Lines file; `add` lines, `flush_if_due` between updates, `close` at the end."""
 
@@ -40,12 +59,17 @@ class MetricsLog:
         self.path = Path(path)
         # O_NOFOLLOW: a symlink planted here is an error, never a way to append to its target.
         # O_RDWR rather than O_WRONLY only to read back the end and drop a line a crash cut short.
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        # O_NONBLOCK: a FIFO planted here must not hang the open (it is refused just after).
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
             self.fd = os.open(self.path, flags, 0o644)
-            self.end = self._drop_torn_line()
         except OSError as exc:
             raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
+        try:
+            self.end = self._checked_end()
+        except MetricsWriteError:
+            os.close(self.fd)
+            raise
         self.pending: list[str] = []
         self.pending_bytes = 0
         self.flushed_at = time.monotonic()
@@ -53,17 +77,19 @@ class MetricsLog:
         # the TUI's save key flushes from another thread than the one adding lines
         self._lock = threading.Lock()
 
+    def _checked_end(self) -> int:
+        """The file's length once a torn last line is dropped; MetricsWriteError unless it is a regular file."""
+        try:
+            if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+                raise MetricsWriteError(f"cannot open {self.path}: it is not a regular file")
+            return self._drop_torn_line()
+        except OSError as exc:
+            raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
+
     def _drop_torn_line(self) -> int:
         """Truncate a last line without its newline (left by a crash); return the file's length."""
-        size = end = os.fstat(self.fd).st_size
-        while end > 0:
-            start = max(0, end - READ_BACK)
-            cut = os.pread(self.fd, end - start, start).rfind(b"\n")
-            if cut >= 0:
-                end = start + cut + 1
-                break
-            end = start
-        if end != size:
+        end = whole_lines_end(self.fd)
+        if end != os.fstat(self.fd).st_size:
             os.ftruncate(self.fd, end)
         return end
 
@@ -93,7 +119,9 @@ class MetricsLog:
         except OSError as exc:
             self._fail(describe(exc))
         if written < len(data):
-            # on a regular file a short write means the disk (or a size limit) stopped it
+            # on a regular file a short write means the disk (or a size limit) stopped it; every line
+            # that reached the file whole stays, only the one cut in two goes
+            self.end += data.rfind(b"\n", 0, written) + 1
             self._fail(f"only {written} of {len(data)} bytes were written (is the disk full?)")
         self.end += written
 
@@ -113,3 +141,105 @@ class MetricsLog:
             if self.fd is not None:
                 os.close(self.fd)
                 self.fd = None
+
+
+# -- reading back: where the logged history ends, and cutting off what a killed run logged after its save
+
+
+def last_episode(path: str | Path) -> int | None:
+    """The episode of the last whole line that names one; None without such a line (or a readable file)."""
+    fd = _open_for_reading(Path(path))
+    if fd is None:
+        return None
+    try:
+        return next((episode for _, episode in _episodes_from_end(fd) if episode is not None), None)
+    finally:
+        os.close(fd)
+
+
+def drop_after(path: str | Path, episode: int) -> int:
+    """Remove the lines logged after `episode` from the end of the file; return how many went.
+
+    The rest is copied to a temporary file that replaces the original by a rename, so a crash
+    leaves either the old file or the new one, and a hard link to the old file keeps its lines.
+    """
+    path = Path(path)
+    fd = _open_for_reading(path)
+    if fd is None:
+        return 0
+    try:
+        cut, dropped = None, 0
+        for start, logged in _episodes_from_end(fd):
+            if logged is not None and logged <= episode:
+                break
+            cut, dropped = start, dropped + 1
+        if dropped:
+            _replace_with_start(path, fd, cut)
+    except OSError as exc:
+        raise MetricsWriteError(f"cannot drop the lines after episode {episode} from {path}: {describe(exc)}") from None
+    finally:
+        os.close(fd)
+    return dropped
+
+
+def _open_for_reading(path: Path) -> int | None:
+    """A descriptor of the regular file at `path`; None if there is none (MetricsLog reports a symlink or FIFO)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _episodes_from_end(fd: int) -> Iterator[tuple[int, int | None]]:
+    """(offset, episode) of each whole line, the last first; episode None where a line names none.
+
+    Reads back a block at a time, so the usual question (the last few lines) costs one read
+    however long the file; gives up at a line longer than LONGEST_LINE.
+    """
+    offset = whole_lines_end(fd)
+    block, stop = b"", 0  # block: the file from `offset` on; its lines before `stop` are not given yet
+    while offset + stop > 0:
+        start = block.rfind(b"\n", 0, max(stop - 1, 0)) + 1
+        if start == 0 and offset > 0:  # the first line in the block may begin before it
+            if stop > LONGEST_LINE:
+                return
+            more = min(READ_BACK, offset)
+            block = os.pread(fd, more, offset - more) + block[:stop]
+            offset, stop = offset - more, stop + more
+            continue
+        yield offset + start, _episode(block[start:stop])
+        stop = start
+
+
+def _episode(line: bytes) -> int | None:
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    episode = record.get("episode") if isinstance(record, dict) else None
+    return episode if type(episode) is int else None
+
+
+def _replace_with_start(path: Path, fd: int, length: int) -> None:
+    """Replace `path` with a copy of its first `length` bytes (read from `fd`)."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            copied = 0
+            while copied < length:
+                chunk = os.pread(fd, min(COPY_CHUNK, length - copied), copied)
+                if not chunk:
+                    raise OSError(errno.EIO, "the file got shorter while it was copied")
+                copied += os.write(out, chunk)
+            os.fsync(out)
+        finally:
+            os.close(out)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

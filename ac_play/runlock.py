@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from pathlib import Path
 
 from ac_play.errors import AcPlayError
@@ -28,9 +29,26 @@ class RunLock:
         self.fd: int | None = None
 
     def acquire(self) -> None:
+        """Take the lock and write our pid into it; any failure is an AcPlayError and leaves no lock behind."""
+        fd = self._lock()
+        pid = f"{os.getpid()}\n".encode()
+        try:
+            os.ftruncate(fd, 0)
+            written = os.write(fd, pid)
+        except OSError as exc:  # a full disk, a quota
+            self._give_up(fd)
+            raise AcPlayError(f"cannot lock the run folder {self.folder}: {exc.strerror or exc}") from None
+        if written < len(pid):
+            self._give_up(fd)
+            raise AcPlayError(f"cannot lock the run folder {self.folder}: its pid was not written (is the disk full?)")
+        self.fd = fd
+
+    def _lock(self) -> int:
+        """An open, flocked descriptor of the file now named .lock, checked to be a lock file of ours."""
         while True:
             fd = self._open()
             try:
+                self._check_lock_file(fd)
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = self._holder(fd)
@@ -39,13 +57,21 @@ class RunLock:
                     f"{self.folder} is in use by another ac-play ({holder}); "
                     "wait for it to finish or choose another folder"
                 ) from None
+            except OSError as exc:
+                os.close(fd)
+                raise AcPlayError(f"cannot lock the run folder {self.folder}: {exc.strerror or exc}") from None
+            except BaseException:
+                os.close(fd)
+                raise
             if self._is_current(fd):
-                break
+                return fd
             # the owner released it (removing the file) between our open and our flock: try the new file
             os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self.fd = fd
+
+    def _give_up(self, fd: int) -> None:
+        """Remove the lock file we hold (a half-written pid helps nobody), then close it."""
+        self.path.unlink(missing_ok=True)
+        os.close(fd)
 
     def release(self) -> None:
         """Remove the lock file, then let go of the lock. Safe to call twice."""
@@ -57,10 +83,30 @@ class RunLock:
         self.fd = None
 
     def _open(self) -> int:
+        # O_NOFOLLOW: never lock (and truncate) a symlink's target; O_NONBLOCK: a FIFO must not hang the open
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            return os.open(self.path, flags, 0o644)
         except OSError as exc:
             raise AcPlayError(f"cannot lock the run folder {self.folder}: {exc.strerror}") from None
+
+    def _check_lock_file(self, fd: int) -> None:
+        """Refuse anything but a regular file with one name.
+
+        .lock is truncated and written: through a hard link planted there that would destroy the
+        file it shares its data with, and a FIFO or a device cannot be truncated at all.
+        """
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            problem = "is not a regular file"
+        elif status.st_nlink > 1:
+            problem = "is a hard link to another file"
+        else:
+            return
+        raise AcPlayError(
+            f"cannot lock the run folder {self.folder}: {self.path} {problem}, so ac-play leaves it alone; "
+            "remove it or choose another folder"
+        )
 
     def _is_current(self, fd: int) -> bool:
         try:

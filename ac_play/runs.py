@@ -13,10 +13,9 @@ import secrets
 import time
 from pathlib import Path
 
-from ac_play import checkpoint
+from ac_play import checkpoint, metrics_log
 from ac_play.config import TrainConfig, preset
-from ac_play.errors import AcPlayError
-from ac_play.metrics_log import MetricsLog
+from ac_play.errors import AcPlayError, printable
 from ac_play.runlock import RunLock
 from ac_play.snapshot import Snapshot
 from ac_play.training import EpisodeStats, Progress, Trainer
@@ -78,6 +77,24 @@ def new_run_dir(config: TrainConfig, root: Path = Path("runs")) -> Path:
         raise AcPlayError(f"cannot create a run folder under {root}: {exc.strerror}") from None
 
 
+class SaveError(AcPlayError):
+    """Closing writes that failed, every one in the sentence; `final` is final.npz if it was written all the same."""
+
+    def __init__(self, errors: list[AcPlayError], final: Path | None):
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = errors
+        self.final = final
+
+
+def attempt(write, errors: list[AcPlayError]):
+    """`write()`'s result, or None with its AcPlayError added to `errors` (one failed file must not stop the rest)."""
+    try:
+        return write()
+    except AcPlayError as exc:
+        errors.append(exc)
+        return None
+
+
 class RunFolder:
     """config.json, metrics.jsonl, best.npz and final.npz of one run, written by one process at a time.
 
@@ -103,9 +120,11 @@ class RunFolder:
         try:
             check_free(self.path, resumed_from)
             clear_stale_temps(self.path)
+            # what opening the folder changed, for the user to read ("" when nothing)
+            self.note = continue_history(self.path, resumed_from) if continues(self.path, resumed_from) else ""
             self.best_running_reward = best_so_far(self.path)
             write_config(self.path / "config.json", config)
-            self.metrics = MetricsLog(self.path / "metrics.jsonl")
+            self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")
         except BaseException:
             self.lock.release()
             raise
@@ -168,21 +187,20 @@ class RunFolder:
     def finish(self, trainer: Trainer) -> Path:
         """After training: metrics, final.npz and best.npz written; files, envs and the lock let go.
 
-        Each write is tried even if one before it failed; the first failure (an AcPlayError) is
-        raised after the folder has been let go.
+        Each write is tried even if one before it failed; if any failed, a SaveError naming every
+        file that failed (and final.npz if it was written all the same) is raised after the folder
+        has been let go.
         """
-        errors = []
+        errors: list[AcPlayError] = []
         try:
-            for write in (self.flush, lambda: self.write_final(trainer), self.write_best):
-                try:
-                    write()
-                except AcPlayError as exc:
-                    errors.append(exc)
+            attempt(self.flush, errors)
+            final = attempt(lambda: self.write_final(trainer), errors)
+            attempt(self.write_best, errors)
         finally:
             self.close(trainer)
         if errors:
-            raise errors[0]
-        return self.path / "final.npz"
+            raise SaveError(errors, final)
+        return final
 
     def close(self, trainer: Trainer) -> None:
         """Close the files and envs and release the lock, writing nothing more."""
@@ -221,11 +239,60 @@ def continues(path: Path, resumed_from: str | Path | None) -> bool:
 
 
 def clear_stale_temps(path: Path) -> None:
-    """Temporary files a killed run left: checkpoints' and config.json's."""
+    """Temporary files a killed run left: checkpoints', config.json's and metrics.jsonl's."""
     checkpoint.remove_stale_temps(path)
-    for temp in path.glob(".config.json.*.tmp"):
-        if temp.is_file() and not temp.is_symlink():
-            temp.unlink(missing_ok=True)
+    for name in RUN_FILES:
+        for temp in path.glob(f".{name}.*.tmp"):
+            if temp.is_file() and not temp.is_symlink():
+                temp.unlink(missing_ok=True)
+
+
+def continue_history(path: Path, resumed_from: str | Path) -> str:
+    """Resuming in place continues the run's newest state only, so its history never forks.
+
+    The checkpoint must be at final.npz's episode, or without a readable final.npz, at or past the
+    last episode in metrics.jsonl; anything older is refused. Lines a killed run logged after its
+    last save of final.npz are dropped, so no episode number comes twice. Returns a note saying
+    what was dropped ("" if nothing).
+    """
+    resumed_from = Path(resumed_from)
+    episode = episode_of(resumed_from)
+    final = path / "final.npz"
+    newest = final_episode(final, resumed_from, episode)
+    if newest is None:
+        logged = metrics_log.last_episode(path / "metrics.jsonl")
+        if logged is not None and episode < logged:
+            raise AcPlayError(
+                f"{resumed_from} holds episode {episode}, but {path / 'metrics.jsonl'} goes on to episode "
+                f"{logged}: continuing from it there would fork the run's history; choose another folder"
+            )
+        return ""
+    if episode != newest:
+        raise AcPlayError(
+            f"{resumed_from} holds episode {episode}, but the run in {path} has gone on to episode {newest}: "
+            f"continuing from it there would fork the run's history; resume from {final}, or choose another folder"
+        )
+    dropped = metrics_log.drop_after(path / "metrics.jsonl", episode)
+    if not dropped:
+        return ""
+    lines = "line" if dropped == 1 else "lines"
+    return f"dropped {dropped} metrics {lines} logged after {resumed_from.name} (episode {episode})"
+
+
+def episode_of(path: Path) -> int:
+    return Snapshot.from_checkpoint(checkpoint.load(path)).episode
+
+
+def final_episode(final: Path, resumed_from: Path, resumed_episode: int) -> int | None:
+    """The episode of final.npz; None where there is none to read (missing, a symlink, damaged)."""
+    if final.is_symlink() or not final.is_file():
+        return None
+    if os.path.samefile(final, resumed_from):  # read already
+        return resumed_episode
+    try:
+        return episode_of(final)
+    except checkpoint.CheckpointError:
+        return None
 
 
 def best_so_far(path: Path) -> float:
@@ -255,10 +322,13 @@ def write_config(path: Path, config: TrainConfig) -> None:
 
 
 def summary(progress: Progress, final: Path | None, wall: float | None = None) -> str:
-    """The two closing lines of a run, headless or in the TUI (`final` None: it could not be written)."""
+    """The two closing lines of a run, headless or in the TUI (`final` None: it could not be written).
+
+    The path goes through `printable`: a folder named with an ESC must not drive the terminal.
+    """
     verdict = f"solved at episode {progress.solved_at}" if progress.solved_at else "not solved"
     seconds = f"{wall:.2f} s, " if wall is not None else ""
     return (
         f"{verdict}: {progress.episode} episodes, {progress.env_steps} env steps, {seconds}"
-        f"running reward {progress.running_reward:.2f}\ncheckpoint: {final or 'not written'}"
+        f"running reward {progress.running_reward:.2f}\ncheckpoint: {printable(str(final)) if final else 'not written'}"
     )

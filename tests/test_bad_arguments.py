@@ -192,18 +192,28 @@ def running(pid: int) -> bool:
     return bool(stat) and stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through Linux /proc")
-@pytest.mark.parametrize("to", ["parent", "terminal"])  # the terminal sends Ctrl-C to the whole process group
-def test_ctrl_c_during_bench_exits_130_quietly_and_stops_the_workers(to):
-    process = subprocess.Popen(
+def start_bench() -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "ac_play", "bench", "--seeds", "8", "--jobs", "2"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
+
+
+def busy_workers(process: subprocess.Popen) -> list[int]:
+    """The bench's two workers, once they are timing env steps or training."""
     deadline = time.monotonic() + 60
     while len(workers := pool_workers(process.pid)) < 2:
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)
-    time.sleep(1.0)  # the workers are timing env steps or training by now
+    time.sleep(1.0)
+    return workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through Linux /proc")
+@pytest.mark.parametrize("to", ["parent", "terminal"])  # the terminal sends Ctrl-C to the whole process group
+def test_ctrl_c_during_bench_exits_130_quietly_and_stops_the_workers(to):
+    process = start_bench()
+    workers = busy_workers(process)
     if to == "parent":
         process.send_signal(signal.SIGINT)
     else:
@@ -213,3 +223,19 @@ def test_ctrl_c_during_bench_exits_130_quietly_and_stops_the_workers(to):
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert len(stderr.splitlines()) <= 1 and stdout == ""
     assert not any(running(pid) for pid in workers)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through Linux /proc")
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_sigterm_or_sighup_during_bench_stops_the_workers_and_exits_with_the_signal_code(signal_name, code):
+    process = start_bench()
+    workers = busy_workers(process)
+    try:
+        process.send_signal(getattr(signal, signal_name))
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == code, stderr
+        assert stderr == f"ac-play: interrupted by {signal_name}\n" and stdout == ""
+        assert not any(running(pid) for pid in workers)  # terminated and joined before the bench exits
+    finally:
+        for pid in filter(running, workers):  # left by a bench that failed this test
+            os.kill(pid, signal.SIGKILL)

@@ -149,6 +149,57 @@ def test_resuming_in_place_replaces_best_with_a_better_agent(tmp_path):
     assert best["running_reward"] > first_best and best["episode"] > 3
 
 
+def resume_in_place(folder: Path, name: str, *flags, **kwargs):
+    return run_cli("train", "--headless", "--episodes", "5", "--resume", folder / name, "--out", folder, *flags,
+                   **kwargs)
+
+
+def a_run_gone_on_from(tmp_path) -> Path:
+    """A run of 25 episodes, with older.npz: a copy of its checkpoint at episode 20."""
+    assert train(tmp_path).returncode == 0
+    (tmp_path / "older.npz").write_bytes((tmp_path / "final.npz").read_bytes())
+    assert resume_in_place(tmp_path, "final.npz").returncode == 0
+    return tmp_path
+
+
+def test_resuming_in_place_from_an_older_checkpoint_is_refused_as_a_fork(tmp_path):
+    run = a_run_gone_on_from(tmp_path)
+    before = {name: (run / name).read_bytes() for name in ("metrics.jsonl", "final.npz")}
+    result = resume_in_place(run, "older.npz")
+    assert_clean_error(result, f"{run / 'older.npz'} holds episode 20, but the run in {run} has gone on to "
+                               f"episode 25: continuing from it there would fork the run's history; "
+                               f"resume from {run / 'final.npz'}, or choose another folder")
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
+def test_resuming_in_place_without_final_npz_from_behind_the_metrics_is_refused(tmp_path):
+    run = a_run_gone_on_from(tmp_path)
+    (run / "final.npz").unlink()
+    result = resume_in_place(run, "older.npz")
+    assert_clean_error(result, f"but {run / 'metrics.jsonl'} goes on to episode 25")
+    assert episodes_in(run / "metrics.jsonl") == list(range(1, 26))
+
+
+def test_an_older_checkpoint_still_branches_off_into_another_folder(tmp_path):
+    run = a_run_gone_on_from(tmp_path / "run")
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", run / "older.npz", "--out", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    assert episodes_in(tmp_path / "b" / "metrics.jsonl") == list(range(21, 26))
+
+
+def test_resuming_in_place_drops_the_metrics_a_killed_run_logged_after_final_npz(tmp_path):
+    assert train(tmp_path).returncode == 0
+    last = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    with open(tmp_path / "metrics.jsonl", "a") as metrics:  # what a run killed after its last save leaves
+        for episode in (21, 22, 23):
+            metrics.write(json.dumps({**last, "episode": episode}) + "\n")
+    result = resume_in_place(tmp_path, "final.npz")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "dropped 3 metrics lines logged after final.npz (episode 20)\n"
+    assert episodes_in(tmp_path / "metrics.jsonl") == list(range(1, 26))
+    assert leftovers(tmp_path) == []
+
+
 def test_resuming_after_a_crash_drops_the_torn_last_line(tmp_path):
     assert train(tmp_path).returncode == 0
     with open(tmp_path / "metrics.jsonl", "a") as metrics:
@@ -433,7 +484,7 @@ def test_a_directory_where_metrics_jsonl_belongs_is_one_line_exit_2(tmp_path):
 
 
 def test_temporary_files_a_killed_run_left_are_removed(tmp_path):
-    for name in (".final.npz.k2j3.tmp", ".best.npz.x9.tmp", ".config.json.ab12.tmp"):
+    for name in (".final.npz.k2j3.tmp", ".best.npz.x9.tmp", ".config.json.ab12.tmp", ".metrics.jsonl.c3.tmp"):
         (tmp_path / name).write_bytes(b"half a file")
     assert train(tmp_path).returncode == 0
     assert leftovers(tmp_path) == []
@@ -448,6 +499,8 @@ def test_a_symlink_planted_in_a_run_is_replaced_not_written_through(tmp_path, na
     assert train(out).returncode == 0
     target = tmp_path / "outside.txt"
     target.write_text("not yours\n")
+    if name == "final.npz":  # resumed from best.npz instead, a copy of the run's newest state
+        (out / "best.npz").write_bytes((out / "final.npz").read_bytes())
     (out / name).unlink()
     (out / name).symlink_to(target)
     resume_from = out / ("best.npz" if name == "final.npz" else "final.npz")
@@ -494,3 +547,158 @@ def test_json_into_a_reader_that_stops_early_ends_quietly_and_saves(tmp_path):
     assert "BrokenPipeError" not in stderr and "Traceback" not in stderr and stderr == ""
     assert progress_of(tmp_path / "final.npz")["episode"] == len(episodes_in(tmp_path / "metrics.jsonl"))
     assert leftovers(tmp_path) == []
+
+
+# -- 9. the lock file: planted files and a full disk -------------------------------------------
+
+
+def test_a_hard_link_planted_at_the_lock_is_refused_and_its_file_left_untouched(tmp_path):
+    victim = tmp_path / "victim.jsonl"
+    victim.write_text('{"episode": 1}\n')
+    out = tmp_path / "run"
+    out.mkdir()
+    os.link(victim, out / ".lock")
+    assert_clean_error(train(out), f"{out / '.lock'} is a hard link to another file")
+    assert victim.read_text() == '{"episode": 1}\n'
+    assert os.path.samefile(victim, out / ".lock")
+
+
+def test_a_fifo_planted_at_the_lock_is_refused(tmp_path):
+    os.mkfifo(tmp_path / ".lock")
+    assert_clean_error(train(tmp_path, timeout=60), f"{tmp_path / '.lock'} is not a regular file")
+    assert (tmp_path / ".lock").is_fifo()
+
+
+def test_a_pid_that_cannot_be_written_into_the_lock_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    real_write, pid = os.write, f"{os.getpid()}\n".encode()
+
+    def write(fd, data):
+        if bytes(data) == pid:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    code = cli.main(["train", "--headless", *TINY, "--out", str(tmp_path)])
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert stderr == f"ac-play: error: cannot lock the run folder {tmp_path}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 200 kB tmpfs, filled to the last byte (root only; skipped where mount is not allowed)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", disk],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root and mount to make a small tmpfs")
+    try:
+        fill(disk / "filler")
+        yield disk
+    finally:
+        subprocess.run(["umount", disk], check=True)
+
+
+def fill(path: Path) -> None:
+    """Write `path` until the disk holding it is full."""
+    filler = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                os.write(filler, b"x" * 512)
+    finally:
+        os.close(filler)
+
+
+def test_a_full_disk_at_the_lock_is_one_line_exit_2_and_leaves_no_lock(full_disk):
+    assert_clean_error(train(full_disk), f"cannot lock the run folder {full_disk}: No space left on device")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+# -- 10. a short write keeps the lines that made it; the closing lines name what was written ---------
+
+
+def test_a_short_metrics_write_keeps_every_whole_line_that_reached_the_file(tmp_path, monkeypatch):
+    log = metrics_log.MetricsLog(tmp_path / "metrics.jsonl")
+    lines = [json.dumps({"episode": episode}) + "\n" for episode in (1, 2, 3, 4)]
+    for line in lines:
+        log.add(line)
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[: len(lines[0]) * 2 + 5]))
+    with pytest.raises(metrics_log.MetricsWriteError, match="it ends at its last whole line"):
+        log.flush()
+    log.close()
+    assert episodes_in(tmp_path / "metrics.jsonl") == [1, 2]
+
+
+def short_write_size(stderr: str) -> int:
+    """W in "only W of N bytes were written"."""
+    return int(stderr.split("only ")[1].split(" of ")[0])
+
+
+def test_a_disk_that_fills_mid_write_keeps_the_metrics_that_fit_and_says_what_was_saved(full_disk):
+    (full_disk / "filler").write_bytes(b"x" * (176 * 1024))  # 24 kB left: metrics fill it at the first flush
+    out = full_disk / "run"
+    result = train(out, "--hidden", "8", "--episodes", "2000")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"ac-play: error: cannot write {out / 'metrics.jsonl'}: only ")
+    kept = (out / "metrics.jsonl").read_bytes()
+    assert episodes_in(out / "metrics.jsonl")[0] == 1
+    assert short_write_size(error) - len(kept) < 1000  # only the line cut in two is gone (a line holds ~350 bytes)
+    final = out / "final.npz"
+    if final.exists():
+        assert checkpoint.load(final) and result.stdout.endswith(f"checkpoint: {final}\n")
+    else:
+        assert f"cannot write {final}: No space left on device" in error
+        assert result.stdout.endswith("checkpoint: not written\n")
+
+
+def test_a_directory_where_best_npz_belongs_is_named_and_final_npz_still_reported(tmp_path):
+    (tmp_path / "best.npz").mkdir()
+    result = train(tmp_path)
+    final = tmp_path / "final.npz"
+    assert_clean_error(result, f"cannot write {tmp_path / 'best.npz'}: Is a directory; "
+                               f"the last good checkpoint is {final}")
+    assert result.stdout.endswith(f"checkpoint: {final}\n")
+    assert progress_of(final)["episode"] == 20
+
+
+def test_a_fifo_planted_at_metrics_jsonl_is_one_line_exit_2(tmp_path):
+    assert train(tmp_path).returncode == 0
+    (tmp_path / "metrics.jsonl").unlink()
+    os.mkfifo(tmp_path / "metrics.jsonl")
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", tmp_path / "final.npz", "--out", tmp_path,
+                     timeout=60)
+    assert_clean_error(result, f"cannot open {tmp_path / 'metrics.jsonl'}: it is not a regular file")
+    assert leftovers(tmp_path) == []
+
+
+# -- 11. paths with control characters are printed as text ------------------------------------
+
+
+def shown(path: Path) -> str:
+    return str(path).replace("\x1b", "\\x1b")
+
+
+def test_an_escape_in_the_run_folder_name_reaches_the_terminal_only_as_text(tmp_path):
+    out = tmp_path / "\x1b[2Jrun"
+    out.mkdir()
+    (out / "best.npz").mkdir()  # so that an error line quotes a path too
+    result = train(out)
+    assert result.returncode == 2
+    assert "\x1b" not in result.stdout + result.stderr
+    assert f"cannot write {shown(out / 'best.npz')}: Is a directory" in result.stderr
+    assert result.stdout.endswith(f"checkpoint: {shown(out / 'final.npz')}\n")
+
+
+def test_an_escape_in_the_folder_of_an_interrupted_run_reaches_the_terminal_only_as_text(tmp_path):
+    out = tmp_path / "\x1b[2Jrun"
+    process = start(out)
+    wait_for_metrics(out, process)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert "\x1b" not in stdout + stderr
+    assert f"checkpoint saved to {shown(out / 'final.npz')}" in stderr

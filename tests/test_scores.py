@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from dataclasses import asdict, replace
 
 import pytest
 
+from ac_play.errors import AcPlayError
 from ac_play.window import scores
 
 
@@ -220,10 +222,10 @@ def test_table_prints_a_hand_edited_speed_too_big_for_a_float():
     assert table.splitlines()[1].split()[4] == f"{10**400}x"
 
 
-def run_cli(*argv: str, data_dir) -> subprocess.CompletedProcess:
+def run_cli(*argv: str, data_dir, timeout: float = 60) -> subprocess.CompletedProcess:
     env = {**os.environ, scores.DATA_DIR_VARIABLE: str(data_dir)}
     return subprocess.run(
-        [sys.executable, "-m", "ac_play", "human", *argv], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "ac_play", "human", *argv], capture_output=True, text=True, env=env, timeout=timeout
     )
 
 
@@ -268,7 +270,64 @@ def assert_one_error_line(result: subprocess.CompletedProcess, reason: str) -> N
 
 def test_scores_flag_on_a_folder_where_the_file_should_be_is_one_error_line(tmp_path):
     (tmp_path / "scores.jsonl").mkdir()
-    assert_one_error_line(run_cli("--scores", data_dir=tmp_path), "Is a directory")
+    assert_one_error_line(run_cli("--scores", data_dir=tmp_path), "it is a folder, not a regular file")
+
+
+def plant(path, kind: str) -> None:
+    if kind == "a FIFO":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(kind.split()[-1])
+
+
+FIFO_AND_DEVICES = ["a FIFO", "a symlink to /dev/zero", "a symlink to /dev/urandom"]
+
+
+@pytest.mark.parametrize("planted", FIFO_AND_DEVICES)
+def test_scores_flag_on_a_fifo_or_a_device_is_one_error_line_at_once(tmp_path, planted):
+    plant(tmp_path / "scores.jsonl", planted)
+    result = run_cli("--scores", data_dir=tmp_path, timeout=20)
+    kind = "a FIFO" if planted == "a FIFO" else "a device"
+    assert_one_error_line(result, f"it is {kind}, not a regular file")
+
+
+def test_scores_flag_follows_a_symlink_to_a_regular_file(tmp_path):
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    scores.append_score(make_score(64), elsewhere)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "scores.jsonl").symlink_to(elsewhere)
+    result = run_cli("--scores", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("best 1 of 1 rounds")
+
+
+@pytest.fixture
+def within_10_s():
+    """Fail a test that blocks, rather than hang the suite."""
+    def too_slow(number, frame):
+        pytest.fail("blocked for 10 s")  # not an OSError, which the code under test may catch
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("planted", ["a FIFO", "a symlink to /dev/null", "a symlink to /dev/zero"])
+def test_appending_to_a_fifo_or_a_device_is_refused_at_once(tmp_path, within_10_s, planted):
+    plant(tmp_path / "scores.jsonl", planted)
+    kind = "a FIFO" if planted == "a FIFO" else "a device"
+    with pytest.raises(AcPlayError, match=f"cannot write the scores file .*: it is {kind}, not a regular file$"):
+        scores.append_score(make_score(5), tmp_path / "scores.jsonl")
+
+
+def test_appending_follows_a_symlink_to_a_regular_file(tmp_path):
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text('{"torn": ')
+    (tmp_path / "scores.jsonl").symlink_to(elsewhere)
+    scores.append_score(make_score(5), tmp_path / "scores.jsonl")
+    assert elsewhere.read_text().splitlines()[1:] == [json.dumps(asdict(make_score(5)))]
 
 
 def test_scores_flag_on_a_data_folder_that_is_a_file_is_one_error_line(tmp_path):

@@ -8,10 +8,12 @@ and counted, and the file is read a line at a time, so its size costs time but n
 from __future__ import annotations
 
 import datetime
+import errno
 import heapq
 import itertools
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -107,7 +109,7 @@ class ScoreFile:
     def records(self) -> Iterator[dict]:
         """Each round as its parsed JSON object, oldest first."""
         try:
-            with self.path.open("rb") as scores_file:
+            with os.fdopen(open_regular(self.path, os.O_RDONLY, "read"), "rb") as scores_file:
                 lines = _lines(scores_file)
                 while batch := list(itertools.islice(lines, BATCH_LINES)):
                     rounds = [record for record in _parse(batch) if is_round(record)]
@@ -182,15 +184,15 @@ def read_scores(path: Path | None = None, warn: Warn = print_warning) -> list[Sc
 def append_score(score: Score, path: Path | None = None) -> Path:
     """Add one round at the end of the scores file, without reading the rounds already there."""
     path = path or scores_path()
-    line = json.dumps(asdict(score)) + "\n"
-    if _lacks_final_newline(path):  # a hand-edited or torn last line: do not glue this round onto it
-        line = "\n" + line
-    data = line.encode("utf-8")
+    data = (json.dumps(asdict(score)) + "\n").encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # O_APPEND and one write: earlier lines are never rewritten, even if two games save at once
-        handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # O_APPEND and one write: earlier lines are never rewritten, even if two games save at once;
+        # O_RDWR only to read the last byte
+        handle = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, "write")
         try:
+            if _lacks_final_newline(handle):  # a hand-edited or torn last line: do not glue this round onto it
+                data = b"\n" + data
             written = os.write(handle, data)
             os.fsync(handle)
         finally:
@@ -202,13 +204,43 @@ def append_score(score: Score, path: Path | None = None) -> Path:
     return path
 
 
-def _lacks_final_newline(path: Path) -> bool:
+def open_regular(path: Path, flags: int, verb: str) -> int:
+    """A descriptor of the scores file, opened with `flags`; AcPlayError unless it is a regular file.
+
+    A symlink to a regular file elsewhere is followed (people keep their scores where they like),
+    but a FIFO or a device is refused before a byte moves: reading /dev/zero or a FIFO nobody
+    writes to would never end. O_NONBLOCK keeps the open itself from waiting on a FIFO.
+    """
     try:
-        with path.open("rb") as scores_file:
-            scores_file.seek(-1, os.SEEK_END)
-            return scores_file.read(1) != b"\n"
-    except OSError:  # missing or empty
-        return False
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO without a reader, opened to write
+            raise not_regular(verb, path, "a FIFO") from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode):
+        return fd
+    os.close(fd)
+    raise not_regular(verb, path, kind_of(mode))
+
+
+def not_regular(verb: str, path: Path, kind: str) -> AcPlayError:
+    return AcPlayError(f"cannot {verb} the scores file {path}: it is {kind}, not a regular file")
+
+
+def kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
+
+
+def _lacks_final_newline(handle: int) -> bool:
+    size = os.fstat(handle).st_size
+    return size > 0 and os.pread(handle, 1, size - 1) != b"\n"
 
 
 def format_table(scores: list[Score]) -> str:
