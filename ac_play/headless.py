@@ -12,7 +12,7 @@ from pathlib import Path
 from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError, printable
 from ac_play.runs import RunFolder, SaveError, make_trainer, new_run_dir, summary
-from ac_play.signals import StopSignals
+from ac_play.signals import WITH_CTRL_C, StopSignals
 from ac_play.snapshot import Snapshot
 from ac_play.training import DivergedError, EpisodeStats, Trainer
 
@@ -79,7 +79,9 @@ def run_headless(
     progress = None if json_lines else ProgressLine(trainer.threshold)
     show = print_json if progress is None else progress.show
     wall_start = time.perf_counter()
-    with StopSignals(trainer.stop) as signals:
+    # Ctrl-C too: a KeyboardInterrupt between an episode counted and its metrics line written would
+    # leave final.npz ahead of metrics.jsonl; a request to stop ends the loop after the update instead
+    with StopSignals(trainer.stop, WITH_CTRL_C) as signals:
         code, error = train_loop(trainer, folder, show, live)
         final, save_errors = finish(folder, trainer)
     if save_errors:

@@ -11,19 +11,22 @@ import threading
 from collections.abc import Callable
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+WITH_CTRL_C = (signal.SIGINT, *STOP_SIGNALS)
+"""For a loop that should also finish its update on Ctrl-C rather than drop out of it mid-way."""
 
 
 class StopSignals:
     """While active (a `with` block), SIGTERM and SIGHUP call `on_signal` instead of ending the process."""
 
-    def __init__(self, on_signal: Callable[[], None]):
+    def __init__(self, on_signal: Callable[[], None], numbers: tuple[int, ...] = STOP_SIGNALS):
         self.on_signal = on_signal
+        self.numbers = numbers
         self.received: int | None = None
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():  # Python allows handlers only there
-            for number in STOP_SIGNALS:
+            for number in self.numbers:
                 self._previous[number] = signal.signal(number, self._handle)
         return self
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ac_play.config import TrainConfig
+from ac_play.errors import printable
 from ac_play.runs import summary
 from ac_play.signals import StopSignals
 from ac_play.snapshot import Snapshot
@@ -47,5 +48,5 @@ def run_tui(
     if signals.received is None:
         return 0
     print(f"interrupted at episode {session.trainer.progress.episode} by {signals.name}; "
-          f"checkpoint saved to {final}", file=sys.stderr)
+          f"checkpoint saved to {printable(str(final))}", file=sys.stderr)
     return signals.exit_code
