@@ -13,6 +13,7 @@ import signal
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -168,8 +169,10 @@ def check_bench(env_id: str, envs: int, processes: int) -> None:
 
 
 def ignore_ctrl_c() -> None:
-    """Pool initializer: Ctrl-C is the parent's to handle (it stops the workers), so workers print nothing."""
+    """Pool initializer: Ctrl-C is the parent's to handle (it stops the workers), so workers print nothing,
+    not even a library's warning (the parent's command line shows none either)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.showwarning = lambda *args, **kwargs: None
 
 
 def train_seeds(work: Iterable[tuple[str, int, int]], processes: int) -> list[dict]:
