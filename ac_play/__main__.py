@@ -1,3 +1,3 @@
-from ac_play.cli import main
+from ac_play.entry import run
 
-raise SystemExit(main())
+run()
