@@ -99,10 +99,10 @@ def _remove(temp: str | None) -> None:
         Path(temp).unlink(missing_ok=True)
 
 
-def remove_stale_temps(folder: str | Path) -> list[Path]:
-    """Delete temporary checkpoint files a killed process left in `folder` (ours only: .NAME.npz.*.tmp)."""
+def remove_stale_temps(folder: str | Path, pattern: str = f".*.npz.*{TEMP_SUFFIX}") -> list[Path]:
+    """Delete temporary files a killed process left in `folder` (by default a checkpoint's, .NAME.npz.*.tmp)."""
     removed = []
-    for temp in Path(folder).glob(f".*.npz.*{TEMP_SUFFIX}"):
+    for temp in Path(folder).glob(pattern):
         if temp.is_file() and not temp.is_symlink():
             temp.unlink(missing_ok=True)
             removed.append(temp)
@@ -122,7 +122,7 @@ def load(path: str | Path) -> Checkpoint:
     path = Path(path)
     _check_regular_file(path)
     try:
-        with npz.open_archive(path) as archive:
+        with npz.Archive(path) as archive:
             meta = _read_meta(archive)
             schema.check_meta(meta)
             params, optim_state = _read_arrays(archive, meta)

@@ -14,7 +14,7 @@ import warnings
 from typing import NoReturn
 
 from ac_play import __version__
-from ac_play.errors import AcPlayError, SettingError, printable
+from ac_play.errors import AcPlayError, SettingError, printable, silence_stdout
 
 # Nothing above imports NumPy, so this still takes effect.
 # Our matrices are small (at most a few thousand rows by 128): BLAS worker threads cost more in
@@ -269,10 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # whoever read our output stopped (`| head`): nothing to say, and nothing more to write
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         return 141
-    except OSError as exc:  # what is left: writing the output failed (`> /dev/full`)
-        print(f"ac-play: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+    except OSError as exc:  # what no module turned into a sentence: most often the output (`> /dev/full`)
+        where = f" ({exc.filename})" if exc.filename else " (writing the output)"
+        print(f"ac-play: error: {printable((exc.strerror or str(exc)) + where)}", file=sys.stderr)
         return 2
 
 

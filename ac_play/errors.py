@@ -1,6 +1,9 @@
-"""The exceptions the CLI turns into `ac-play: error: <sentence>` and exit code 2."""
+"""The exceptions the CLI turns into `ac-play: error: <sentence>` and exit code 2, and what reaches the terminal."""
 
 from __future__ import annotations
+
+import os
+import sys
 
 
 class AcPlayError(Exception):
@@ -48,3 +51,14 @@ def _escape(char: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def silence_stdout() -> None:
+    """After a reader closed our stdout (`| head`): send the rest nowhere, so no flush can fail at exit."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing will flush into a closed pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)

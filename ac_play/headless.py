@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ac_play.config import TrainConfig
-from ac_play.errors import AcPlayError, printable
+from ac_play.errors import AcPlayError, printable, silence_stdout
 from ac_play.runs import RunFolder, SaveError, make_trainer, new_run_dir, summary
 from ac_play.signals import WITH_CTRL_C, StopSignals
 from ac_play.snapshot import Snapshot
@@ -131,17 +130,6 @@ def finish(folder: RunFolder, trainer: Trainer) -> tuple[Path | None, list[str]]
         return folder.finish(trainer), []
     except SaveError as exc:
         return exc.final, [str(error) for error in exc.errors]
-
-
-def silence_stdout() -> None:
-    """After a reader closed our stdout (`| head`): send the rest nowhere, so no flush can fail at exit."""
-    try:
-        descriptor = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return  # not a real file (a test's capture): nothing will flush into a closed pipe
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, descriptor)
-    os.close(devnull)
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,13 @@ class Archive:
             raise NpzError("empty file" if not magic else "not a zip archive")
         try:
             self.zip = zipfile.ZipFile(path)
-            self.members = self._check_directory(self.zip.infolist())
         except READ_ERRORS as exc:
             raise NpzError(_reason(exc)) from None
+        try:
+            self.members = self._check_directory(self.zip.infolist())
+        except BaseException:
+            self.zip.close()  # refused: no descriptor left open behind the error
+            raise
 
     def __enter__(self) -> Archive:
         return self
@@ -156,7 +160,3 @@ KIND_NAMES = {"f": "float", "i": "integer", "U": "text"}
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
-
-
-def open_archive(path: str | Path) -> Archive:
-    return Archive(Path(path))

@@ -242,9 +242,7 @@ def clear_stale_temps(path: Path) -> None:
     """Temporary files a killed run left: checkpoints', config.json's and metrics.jsonl's."""
     checkpoint.remove_stale_temps(path)
     for name in RUN_FILES:
-        for temp in path.glob(f".{name}.*.tmp"):
-            if temp.is_file() and not temp.is_symlink():
-                temp.unlink(missing_ok=True)
+        checkpoint.remove_stale_temps(path, f".{name}.*{checkpoint.TEMP_SUFFIX}")
 
 
 def continue_history(path: Path, resumed_from: str | Path) -> str:
@@ -303,8 +301,10 @@ def best_so_far(path: Path) -> float:
     best = path / "best.npz"
     if best.is_symlink() or not best.is_file():
         return float("-inf")
-    progress = Snapshot.from_checkpoint(checkpoint.load(best)).progress
-    return progress.running_reward
+    try:
+        return Snapshot.from_checkpoint(checkpoint.load(best)).progress.running_reward
+    except checkpoint.CheckpointError:  # a damaged best.npz sets no bar: the next best replaces it
+        return float("-inf")
 
 
 def write_config(path: Path, config: TrainConfig) -> None:
@@ -315,6 +315,8 @@ def write_config(path: Path, config: TrainConfig) -> None:
         handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(json.dumps(config.to_dict(), indent=2) + "\n")
+            out.flush()
+            os.fsync(out.fileno())  # a crash must not leave an empty config.json after the rename
         os.replace(temp, path)
     except OSError as exc:
         temp.unlink(missing_ok=True)

@@ -130,6 +130,14 @@ def test_resuming_in_place_appends_the_metrics(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_resuming_in_place_with_a_damaged_best_npz_continues_and_writes_a_new_one(tmp_path):
+    assert train(tmp_path).returncode == 0
+    (tmp_path / "best.npz").write_bytes(b"PK\x03\x04 damaged")
+    result = run_cli("train", "--headless", "--episodes", "5", "--resume", tmp_path / "final.npz", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert checkpoint.load(tmp_path / "best.npz").meta["progress"]["episode"] > 0
+
+
 def test_resuming_in_place_never_replaces_best_with_a_worse_agent(tmp_path):
     assert train(tmp_path).returncode == 0
     # a best.npz far better than anything 10 more episodes can reach (the bundled agent, running reward ~500)
