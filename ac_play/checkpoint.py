@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ac_play import __version__, npz, schema
+from ac_play import __version__, files, npz, schema
 from ac_play.agent import ActorCritic, param_shapes
 from ac_play.envs import registered_env_info
 from ac_play.errors import AcPlayError
@@ -141,10 +141,8 @@ def _check_regular_file(path: Path) -> None:
         raise CheckpointError(f"checkpoint not found: {path}") from None
     except OSError as exc:
         raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(status.st_mode):
-        raise CheckpointError(f"{path} is a folder, not a checkpoint")
     if not stat.S_ISREG(status.st_mode):
-        raise CheckpointError(f"{path} is not a regular file")
+        raise CheckpointError(f"{path} is {files.kind_of(status.st_mode)}, not a checkpoint")
 
 
 def _read_meta(archive: npz.Archive) -> dict:

@@ -11,13 +11,13 @@ import errno
 import json
 import os
 import secrets
-import stat
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from ac_play import files
 from ac_play.errors import AcPlayError
 
 FLUSH_BYTES = 16384
@@ -59,32 +59,23 @@ class MetricsLog:
         self.path = Path(path)
         # O_NOFOLLOW: a symlink planted here is an error, never a way to append to its target.
         # O_RDWR rather than O_WRONLY only to read back the end and drop a line a crash cut short.
-        # O_NONBLOCK: a FIFO planted here must not hang the open (it is refused just after).
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            self.fd = os.open(self.path, flags, 0o644)
+            self.fd = files.open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW)
+        except files.NotRegularFile:
+            raise MetricsWriteError(f"cannot open {self.path}: it is not a regular file") from None
         except OSError as exc:
             raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
         try:
-            self.end = self._checked_end()
-        except MetricsWriteError:
+            self.end = self._drop_torn_line()
+        except OSError as exc:
             os.close(self.fd)
-            raise
+            raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
         self.pending: list[str] = []
         self.pending_bytes = 0
         self.flushed_at = time.monotonic()
         self.failed = False
         # the TUI's save key flushes from another thread than the one adding lines
         self._lock = threading.Lock()
-
-    def _checked_end(self) -> int:
-        """The file's length once a torn last line is dropped; MetricsWriteError unless it is a regular file."""
-        try:
-            if not stat.S_ISREG(os.fstat(self.fd).st_mode):
-                raise MetricsWriteError(f"cannot open {self.path}: it is not a regular file")
-            return self._drop_torn_line()
-        except OSError as exc:
-            raise MetricsWriteError(f"cannot open {self.path}: {describe(exc)}") from None
 
     def _drop_torn_line(self) -> int:
         """Truncate a last line without its newline (left by a crash); return the file's length."""
@@ -185,13 +176,9 @@ def drop_after(path: str | Path, episode: int) -> int:
 def _open_for_reading(path: Path) -> int | None:
     """A descriptor of the regular file at `path`; None if there is none (MetricsLog reports a symlink or FIFO)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        return files.open_regular(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except (OSError, files.NotRegularFile):
         return None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return fd
 
 
 def _episodes_from_end(fd: int) -> Iterator[tuple[int, int | None]]:

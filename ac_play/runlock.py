@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import os
-import stat
 from pathlib import Path
 
+from ac_play import files
 from ac_play.errors import AcPlayError
 
 LOCK_NAME = ".lock"
@@ -83,27 +83,25 @@ class RunLock:
         self.fd = None
 
     def _open(self) -> int:
-        # O_NOFOLLOW: never lock (and truncate) a symlink's target; O_NONBLOCK: a FIFO must not hang the open
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        # O_NOFOLLOW: never lock (and truncate) a symlink's target
         try:
-            return os.open(self.path, flags, 0o644)
+            return files.open_regular(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW)
+        except files.NotRegularFile:
+            raise self._refused("is not a regular file") from None
         except OSError as exc:
             raise AcPlayError(f"cannot lock the run folder {self.folder}: {exc.strerror}") from None
 
     def _check_lock_file(self, fd: int) -> None:
-        """Refuse anything but a regular file with one name.
+        """Refuse a file with more than one name (`_open` already refused all but regular files).
 
         .lock is truncated and written: through a hard link planted there that would destroy the
-        file it shares its data with, and a FIFO or a device cannot be truncated at all.
+        file it shares its data with.
         """
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            problem = "is not a regular file"
-        elif status.st_nlink > 1:
-            problem = "is a hard link to another file"
-        else:
-            return
-        raise AcPlayError(
+        if os.fstat(fd).st_nlink > 1:
+            raise self._refused("is a hard link to another file")
+
+    def _refused(self, problem: str) -> AcPlayError:
+        return AcPlayError(
             f"cannot lock the run folder {self.folder}: {self.path} {problem}, so ac-play leaves it alone; "
             "remove it or choose another folder"
         )

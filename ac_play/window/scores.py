@@ -8,12 +8,10 @@ and counted, and the file is read a line at a time, so its size costs time but n
 from __future__ import annotations
 
 import datetime
-import errno
 import heapq
 import itertools
 import json
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -22,6 +20,7 @@ from typing import BinaryIO
 
 import platformdirs
 
+from ac_play import files
 from ac_play.errors import AcPlayError, printable
 
 DATA_DIR_VARIABLE = "AC_PLAY_DATA_DIR"
@@ -205,37 +204,15 @@ def append_score(score: Score, path: Path | None = None) -> Path:
 
 
 def open_regular(path: Path, flags: int, verb: str) -> int:
-    """A descriptor of the scores file, opened with `flags`; AcPlayError unless it is a regular file.
+    """A descriptor of the scores file; AcPlayError unless it is a regular file.
 
-    A symlink to a regular file elsewhere is followed (people keep their scores where they like),
-    but a FIFO or a device is refused before a byte moves: reading /dev/zero or a FIFO nobody
-    writes to would never end. O_NONBLOCK keeps the open itself from waiting on a FIFO.
+    A symlink to a regular file elsewhere is followed (people keep their scores where they like);
+    a FIFO or a device is refused before a byte moves (`files.open_regular`).
     """
     try:
-        fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a FIFO without a reader, opened to write
-            raise not_regular(verb, path, "a FIFO") from None
-        raise
-    mode = os.fstat(fd).st_mode
-    if stat.S_ISREG(mode):
-        return fd
-    os.close(fd)
-    raise not_regular(verb, path, kind_of(mode))
-
-
-def not_regular(verb: str, path: Path, kind: str) -> AcPlayError:
-    return AcPlayError(f"cannot {verb} the scores file {path}: it is {kind}, not a regular file")
-
-
-def kind_of(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
+        return files.open_regular(path, flags)
+    except files.NotRegularFile as exc:
+        raise AcPlayError(f"cannot {verb} the scores file {path}: it is {exc.kind}, not a regular file") from None
 
 
 def _lacks_final_newline(handle: int) -> bool:
