@@ -87,15 +87,14 @@ def train(args: argparse.Namespace) -> int:
     if args.headless:
         from ac_play.headless import run_headless
 
-        return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window,
-                            resumed_from=args.resume)
+        return run_headless(config, resumed, out=args.out, json_lines=args.json, window=args.window)
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         # Textual reads keys from stdin and draws on stderr (stdout may go to a file: it gets the
         # closing lines); with stdin at its end, Textual's key reader spins a core forever
         raise AcPlayError("the training UI needs a terminal; use --headless")
     from ac_play.tui.main import run_tui
 
-    return run_tui(config, resumed, args.resume, out=args.out, window=args.window)
+    return run_tui(config, resumed, out=args.out, window=args.window)
 
 
 def watch(args: argparse.Namespace) -> int:

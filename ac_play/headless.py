@@ -58,7 +58,7 @@ def open_live_window():
 
 def run_headless(
     config: TrainConfig, resumed: Snapshot | None = None, out: str | Path | None = None,
-    json_lines: bool = False, window: bool = False, resumed_from: str | Path | None = None,
+    json_lines: bool = False, window: bool = False,
 ) -> int:
     """Train, writing the run folder; a progress line (or JSON Lines). Returns the exit code.
 
@@ -67,7 +67,7 @@ def run_headless(
     be written (whatever was written before stays).
     """
     trainer = make_trainer(config, resumed)
-    folder = RunFolder(out or new_run_dir(config), config, resumed_from)
+    folder = RunFolder(out or new_run_dir(config), config, resumed)
     if folder.note:
         print(printable(folder.note), file=sys.stderr)
     try:

@@ -105,7 +105,7 @@ class RunFolder:
     """
 
     def __init__(
-        self, path: str | Path, config: TrainConfig, resumed_from: str | Path | None = None,
+        self, path: str | Path, config: TrainConfig, resumed: Snapshot | None = None,
         best_interval: float | None = None, final_interval: float | None = None,
     ):
         self.path = Path(path)
@@ -118,10 +118,11 @@ class RunFolder:
         self.lock = RunLock(self.path)
         self.lock.acquire()
         try:
-            check_free(self.path, resumed_from)
+            source = resumed.source if resumed is not None else None
+            check_free(self.path, source)
             clear_stale_temps(self.path)
             # what opening the folder changed, for the user to read ("" when nothing)
-            self.note = continue_history(self.path, resumed_from) if continues(self.path, resumed_from) else ""
+            self.note = continue_history(self.path, resumed) if continues(self.path, source) else ""
             self.best_running_reward = best_so_far(self.path)
             write_config(self.path / "config.json", config)
             self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")
@@ -245,7 +246,7 @@ def clear_stale_temps(path: Path) -> None:
         checkpoint.remove_stale_temps(path, f".{name}.*{checkpoint.TEMP_SUFFIX}")
 
 
-def continue_history(path: Path, resumed_from: str | Path) -> str:
+def continue_history(path: Path, resumed: Snapshot) -> str:
     """Resuming in place continues the run's newest state only, so its history never forks.
 
     The checkpoint must be at final.npz's episode, or without a readable final.npz, at or past the
@@ -253,8 +254,7 @@ def continue_history(path: Path, resumed_from: str | Path) -> str:
     last save of final.npz are dropped, so no episode number comes twice. Returns a note saying
     what was dropped ("" if nothing).
     """
-    resumed_from = Path(resumed_from)
-    episode = episode_of(resumed_from)
+    resumed_from, episode = resumed.source, resumed.episode
     final = path / "final.npz"
     newest = final_episode(final, resumed_from, episode)
     if newest is None:
@@ -277,10 +277,6 @@ def continue_history(path: Path, resumed_from: str | Path) -> str:
     return f"dropped {dropped} metrics {lines} logged after {resumed_from.name} (episode {episode})"
 
 
-def episode_of(path: Path) -> int:
-    return Snapshot.from_checkpoint(checkpoint.load(path)).episode
-
-
 def final_episode(final: Path, resumed_from: Path, resumed_episode: int) -> int | None:
     """The episode of final.npz; None where there is none to read (missing, a symlink, damaged)."""
     if final.is_symlink() or not final.is_file():
@@ -288,7 +284,7 @@ def final_episode(final: Path, resumed_from: Path, resumed_episode: int) -> int 
     if os.path.samefile(final, resumed_from):  # read already
         return resumed_episode
     try:
-        return episode_of(final)
+        return Snapshot.from_checkpoint(checkpoint.load(final)).episode
     except checkpoint.CheckpointError:
         return None
 

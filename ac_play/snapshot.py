@@ -32,6 +32,8 @@ class Snapshot:
     normaliser: RunningNormaliser
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     """Empty where only the policy matters (best.npz, the live window)."""
+    source: Path | None = None
+    """The checkpoint it was read from (`from_checkpoint`); None for a trainer's own."""
 
     @classmethod
     def of(cls, trainer: Trainer, optimizer: bool = True) -> Snapshot:
@@ -57,7 +59,7 @@ class Snapshot:
         if meta.get("normaliser"):
             normaliser.load_state(meta["normaliser"])
         params = {name: array.copy() for name, array in ckpt.agent.params.items()}
-        return cls(params, config, progress, normaliser, ckpt.optimizer_state)
+        return cls(params, config, progress, normaliser, ckpt.optimizer_state, ckpt.path)
 
     @property
     def agent(self) -> ActorCritic:

@@ -69,7 +69,7 @@ def test_resume_shows_the_history_beside_the_checkpoint_and_continues(cli, tmp_p
     trained = cli("train", "--headless", "--hidden", "16", "--episodes", "25", "--out", first)
     assert trained.returncode == 0, trained.stderr
     config, resumed = run_config(resume=first / "final.npz")
-    app = build_app(config, resumed, first / "final.npz", out=tmp_path / "more")
+    app = build_app(config, resumed, out=tmp_path / "more")
 
     async def drive():
         async with app.run_test(size=(100, 32)) as pilot:

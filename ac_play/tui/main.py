@@ -15,26 +15,24 @@ from ac_play.tui.session import TrainingSession, load_history
 
 
 def build_app(
-    config: TrainConfig, resumed: Snapshot | None = None, resumed_from: str | Path | None = None,
-    out: str | Path | None = None, window: bool = False,
+    config: TrainConfig, resumed: Snapshot | None = None, out: str | Path | None = None, window: bool = False,
 ) -> TrainApp:
-    """The app for a fresh run, or for one resumed from the checkpoint at `resumed_from`, with its history."""
-    session = TrainingSession(config, resumed, out, resumed_from=resumed_from)
+    """The app for a fresh run, or for one resumed from a checkpoint, with the history logged beside it."""
+    session = TrainingSession(config, resumed, out)
     history, note = [], ""
     if resumed is not None:
         start = session.trainer.progress.episode
-        history = [row for row in load_history(resumed_from) if row.get("episode", 0) <= start]
+        history = [row for row in load_history(resumed.source) if row.get("episode", 0) <= start]
         source = f"{len(history)} episodes of history from metrics.jsonl" if history else "no metrics.jsonl beside it"
-        note = f"resumed {resumed_from} at episode {start} ({source}); space continues training"
+        note = f"resumed {resumed.source} at episode {start} ({source}); space continues training"
     return TrainApp(session, history, note, open_window=window)
 
 
 def run_tui(
-    config: TrainConfig, resumed: Snapshot | None = None, resumed_from: str | Path | None = None,
-    out: str | Path | None = None, window: bool = False,
+    config: TrainConfig, resumed: Snapshot | None = None, out: str | Path | None = None, window: bool = False,
 ) -> int:
     """The app, then the same closing lines as headless; 143 or 129 if SIGTERM or SIGHUP ended it."""
-    app = build_app(config, resumed, resumed_from, out, window)
+    app = build_app(config, resumed, out, window)
     with StopSignals(app.quit_on_signal) as signals:
         try:
             app.run()

@@ -28,11 +28,10 @@ class TrainingSession:
         resumed: Snapshot | None = None,
         out: str | Path | None = None,
         root: Path = Path("runs"),
-        resumed_from: str | Path | None = None,
     ):
         self.base_config = copy.copy(config)  # as asked for, before a resume shifts the budget
         self.trainer = make_trainer(config, resumed)
-        self.folder = RunFolder(out or new_run_dir(config, root), config, resumed_from)
+        self.folder = RunFolder(out or new_run_dir(config, root), config, resumed)
         self.snapshot = Snapshot.of(self.trainer)
         self.saves = 0
         self.finished = False
