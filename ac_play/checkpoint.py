@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -49,9 +47,6 @@ class Checkpoint:
         return self.path.name if self.path else "(unsaved)"
 
 
-TEMP_SUFFIX = ".tmp"
-
-
 def save(path: str | Path, agent: ActorCritic, meta: dict, optimizer_state: dict | None = None) -> Path:
     """Write a checkpoint atomically: a temporary file beside `path`, then a rename.
 
@@ -76,37 +71,12 @@ def save(path: str | Path, agent: ActorCritic, meta: dict, optimizer_state: dict
         "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     arrays["meta"] = np.array(json.dumps(meta))
-    temp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, **arrays)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
+        files.replace_atomically(path, lambda out: np.savez(out, **arrays))
     except OSError as exc:
-        _remove(temp)
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        _remove(temp)
-        raise
     return path
-
-
-def _remove(temp: str | None) -> None:
-    if temp is not None:
-        Path(temp).unlink(missing_ok=True)
-
-
-def remove_stale_temps(folder: str | Path, pattern: str = f".*.npz.*{TEMP_SUFFIX}") -> list[Path]:
-    """Delete temporary files a killed process left in `folder` (by default a checkpoint's, .NAME.npz.*.tmp)."""
-    removed = []
-    for temp in Path(folder).glob(pattern):
-        if temp.is_file() and not temp.is_symlink():
-            temp.unlink(missing_ok=True)
-            removed.append(temp)
-    return removed
 
 
 META_LIMIT = 1 << 20

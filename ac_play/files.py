@@ -1,4 +1,4 @@
-"""Opening a file someone else may have planted: a regular file, or a NotRegularFile saying what it is.
+"""Files someone else may have planted: open only regular ones, replace any atomically.
 
 A FIFO or a device where a run file or the scores belong would hang a read (/dev/zero never
 ends, a FIFO waits for a writer) or take a write that goes nowhere. O_NONBLOCK keeps the open
@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
+
+TEMP_SUFFIX = ".tmp"
 
 
 class NotRegularFile(Exception):
@@ -44,3 +49,33 @@ def open_regular(path: str | Path, flags: int, mode: int = 0o644) -> int:
         return fd
     os.close(fd)
     raise NotRegularFile(kind_of(file_mode))
+
+
+def replace_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """A new file at `path`: `write(out)` fills a temporary file beside it, which is synced, then renamed.
+
+    A crash leaves the old file or the new one, never half of one; a symlink at `path` is replaced,
+    not written through; the temporary file never stays behind. Errors are the OSError raised.
+    """
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    try:
+        # O_EXCL and O_NOFOLLOW: the temporary name is ours alone; 0o644 lets the umask apply as usual
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_temps(folder: Path, name: str) -> list[Path]:
+    """Delete the temporary files `replace_atomically` left for files called `name` (a glob) when killed."""
+    removed = []
+    for temp in folder.glob(f".{name}.*{TEMP_SUFFIX}"):
+        if temp.is_file() and not temp.is_symlink():
+            temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed

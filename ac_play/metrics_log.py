@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -213,20 +212,13 @@ def _episode(line: bytes) -> int | None:
 
 def _replace_with_start(path: Path, fd: int, length: int) -> None:
     """Replace `path` with a copy of its first `length` bytes (read from `fd`)."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        try:
-            copied = 0
-            while copied < length:
-                chunk = os.pread(fd, min(COPY_CHUNK, length - copied), copied)
-                if not chunk:
-                    raise OSError(errno.EIO, "the file got shorter while it was copied")
-                copied += os.write(out, chunk)
-            os.fsync(out)
-        finally:
-            os.close(out)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+
+    def copy(out) -> None:
+        copied = 0
+        while copied < length:
+            chunk = os.pread(fd, min(COPY_CHUNK, length - copied), copied)
+            if not chunk:
+                raise OSError(errno.EIO, "the file got shorter while it was copied")
+            copied += out.write(chunk)
+
+    files.replace_atomically(path, copy)

@@ -9,11 +9,10 @@ import datetime
 import itertools
 import json
 import os
-import secrets
 import time
 from pathlib import Path
 
-from ac_play import checkpoint, metrics_log
+from ac_play import checkpoint, files, metrics_log
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError, printable
 from ac_play.runlock import RunLock
@@ -241,9 +240,8 @@ def continues(path: Path, resumed_from: str | Path | None) -> bool:
 
 def clear_stale_temps(path: Path) -> None:
     """Temporary files a killed run left: checkpoints', config.json's and metrics.jsonl's."""
-    checkpoint.remove_stale_temps(path)
-    for name in RUN_FILES:
-        checkpoint.remove_stale_temps(path, f".{name}.*{checkpoint.TEMP_SUFFIX}")
+    for name in ("*.npz", *RUN_FILES):
+        files.remove_stale_temps(path, name)
 
 
 def continue_history(path: Path, resumed: Snapshot) -> str:
@@ -304,18 +302,11 @@ def best_so_far(path: Path) -> float:
 
 
 def write_config(path: Path, config: TrainConfig) -> None:
-    """config.json through a temporary file and a rename: a symlink at `path` is replaced, not followed."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    """config.json, replaced atomically: a symlink at `path` is replaced, not followed."""
+    text = json.dumps(config.to_dict(), indent=2) + "\n"
     try:
-        # O_EXCL and O_NOFOLLOW: the temporary name is ours alone; mode 0o644 lets the umask apply as usual
-        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(json.dumps(config.to_dict(), indent=2) + "\n")
-            out.flush()
-            os.fsync(out.fileno())  # a crash must not leave an empty config.json after the rename
-        os.replace(temp, path)
+        files.replace_atomically(path, lambda out: out.write(text.encode("utf-8")))
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise AcPlayError(f"cannot write {path}: {exc.strerror}") from None
 
 
