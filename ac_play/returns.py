@@ -1,8 +1,14 @@
-"""Discounted returns and their normalisation: the critic's targets."""
+"""Discounted returns and their normalisation: the critic's targets, and its values shown back in return units."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ac_play.snapshot import Snapshot
 
 NORMALISE_EPS = 1e-8
 """Keeps the division finite when every return in a batch is equal."""
@@ -63,3 +69,43 @@ class RunningNormaliser:
 
     def load_state(self, state: dict) -> None:
         self.mean, self.std, self.seen = float(state["mean"]), float(state["std"]), bool(state["seen"])
+
+
+@dataclass(frozen=True)
+class ValueScale:
+    """How to show the critic's output next to the return that really followed.
+
+    The critic learns normalised returns. With the trainer's running normaliser (a snapshot's,
+    saved in a checkpoint's metadata), its value goes back to discounted-return units
+    (raw = mean + value * max(std, 1)) and is compared with the raw return-to-go. Without one
+    (the per-episode normalisation of the notebook preset) the values stay normalised and the
+    finished episode's returns-to-go are normalised the same way, over that episode.
+
+    The one conversion of every picture of the critic (`watch`, the live window, the human game,
+    the TUI's CartPole), so a value means the same number wherever it is shown.
+    """
+
+    gamma: float = 0.99
+    running: RunningNormaliser | None = None
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> ValueScale:
+        return cls(snapshot.gamma, snapshot.value_normaliser)
+
+    @property
+    def units(self) -> str:
+        return "return" if self.running else "normalised"
+
+    def values(self, critic: np.ndarray) -> np.ndarray:
+        """The critic's outputs [B] in the units shown."""
+        return self.running.denormalise(critic) if self.running else critic
+
+    def returns_to_go(self, rewards: np.ndarray, last_value: float, truncated: bool) -> np.ndarray:
+        """rewards [T] -> the discounted return after each step [T], in the units shown.
+
+        A time-limit cut-off is not a fall: as in training, it bootstraps from the critic's
+        value of the last state (only possible in return units).
+        """
+        if self.running is None:
+            return normalise(discounted_returns(rewards, self.gamma))
+        return discounted_returns(rewards, self.gamma, last_value if truncated else 0.0)

@@ -13,6 +13,7 @@ from textual.widget import Widget
 
 from ac_play.agent import choose
 from ac_play.cartpole import ACTION_ARROWS, Track, is_cartpole
+from ac_play.returns import ValueScale
 from ac_play.snapshot import Snapshot
 from ac_play.tui.cartpole_text import draw_cartpole
 
@@ -75,13 +76,14 @@ class CartPolePanel(Widget):
 
     def show_frame(self) -> None:
         """The drawing fills the panel; probabilities and the value go in its bottom border."""
-        probs, values = self.policy.agent.forward(self.obs)
+        probs, critic = self.policy.agent.forward(self.obs)
         self.probs = probs[0]
-        value = float(self.policy.normaliser.denormalise(values)[0])
         names = ACTION_ARROWS if self.track else [f"a{i}" for i in range(len(self.probs))]
         choices = zip(names, self.probs, strict=True)
         self.border_title = f"policy · step {self.steps}"
-        self.border_subtitle = " ".join(f"{name}{p:.2f}" for name, p in choices) + f" value {value:.1f}"
+        self.border_subtitle = " ".join(f"{name}{p:.2f}" for name, p in choices) + " " + value_text(
+            ValueScale.of(self.policy), critic
+        )
         if self.track is None:
             self.rows, self.colour = [f"(no drawing for {self.env_id})"], "dim"
         else:
@@ -95,3 +97,12 @@ class CartPolePanel(Widget):
         width = self.size.width
         text = self.rows[y] if y < len(self.rows) else ""
         return Strip([Segment(text[:width].ljust(width), self.line_style)], width)
+
+
+def value_text(scale: ValueScale, critic: np.ndarray) -> str:
+    """The critic's value V as `watch` shows it: in return units, or marked as normalised.
+
+    Short: at 80 columns the panel's border holds about 25 characters.
+    """
+    value = float(scale.values(critic)[0])
+    return f"V {value:.1f}" if scale.units == "return" else f"V {value:.2f} norm."

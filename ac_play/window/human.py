@@ -18,6 +18,8 @@ from ac_play import checkpoint
 from ac_play.agent import ActorCritic, choose
 from ac_play.cartpole import Track, is_cartpole
 from ac_play.errors import AcPlayError, SettingError
+from ac_play.returns import ValueScale
+from ac_play.snapshot import Snapshot
 from ac_play.window import keys, scores
 from ac_play.window.display import open_window
 from ac_play.window.human_screens import draw_game, window_size
@@ -78,13 +80,14 @@ def player_action(left_held: bool, right_held: bool, step: int) -> int:
 class Side:
     """One cart: an env reset from the round's seed, stepped one action at a time.
 
-    It also keeps what the agent thinks of each state it passes (probabilities, critic value),
-    for the agent's own moves, the hint and the value chart.
+    It also keeps what the agent thinks of each state it passes (probabilities, critic value in
+    `scale`'s units, as `watch` shows it), for the agent's own moves, the hint and the value chart.
     """
 
-    def __init__(self, env_id: str, seed: int, label: str, agent: ActorCritic):
+    def __init__(self, env_id: str, seed: int, label: str, agent: ActorCritic, scale: ValueScale):
         self.label = label
         self.agent = agent
+        self.scale = scale
         self.env = gym.make(env_id)
         self.track = Track.from_env(self.env)
         self.obs, _ = self.env.reset(seed=seed)
@@ -100,8 +103,8 @@ class Side:
         return self.terminated or self.truncated
 
     def look(self) -> None:
-        probs, values = self.agent.forward(self.obs)
-        self.probs, self.value = probs[0], float(values[0])
+        probs, critic = self.agent.forward(self.obs)
+        self.probs, self.value = probs[0], float(self.scale.values(critic)[0])
         self.values.append(self.value)
 
     def step(self, action: int) -> None:
@@ -141,8 +144,11 @@ class Game:
         solo: bool = False,
         name: str = "player",
         scores_file: Path | None = None,
+        value_scale: ValueScale | None = None,
     ):
         self.agent, self.agent_name, self.env_id = agent, agent_name, env_id
+        # without the checkpoint's normaliser the critic's values stay normalised, and say so
+        self.value_scale = value_scale or ValueScale()
         self.seed, self.speed, self.solo, self.name = seed, speed, solo, name
         self.scores_file = scores_file
         self.track = Track.from_env_id(env_id)  # limits and tau, for the rules and the clock
@@ -226,8 +232,10 @@ class Game:
     def new_round(self) -> None:
         self.close_round()
         self.round_number += 1
-        self.player = Side(self.env_id, self.round_seed, self.name, self.agent)
-        self.opponent = None if self.solo else Side(self.env_id, self.round_seed, self.agent_name, self.agent)
+        self.player = Side(self.env_id, self.round_seed, self.name, self.agent, self.value_scale)
+        self.opponent = None if self.solo else Side(
+            self.env_id, self.round_seed, self.agent_name, self.agent, self.value_scale
+        )
         self.clock = GameClock(self.steps_per_second)
         self.countdown_ms = COUNTDOWN_MS
         self.notice = ""
@@ -299,7 +307,7 @@ def make_game(
     if not is_cartpole(ckpt.env_id):
         raise AcPlayError(f"{ckpt.path} plays {ckpt.env_id}; `ac-play human` is a CartPole game")
     return Game(ckpt.agent, ckpt.name, env_id=ckpt.env_id, seed=seed, speed=speed, solo=solo,
-                name=name or default_name())
+                name=name or default_name(), value_scale=ValueScale.of(Snapshot.from_checkpoint(ckpt)))
 
 
 def default_name() -> str:

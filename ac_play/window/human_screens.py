@@ -74,7 +74,7 @@ def scene_for(side: Side, game: Game, human: bool) -> draw.Scene:
         mode="human" if human else "greedy",
         speed=game.speed,
         paused=game.state == "paused",
-        value_units="normalised",
+        value_units=game.value_scale.units,
         message=side.ending() or None,
         source=(("hint: the agent's probabilities for your state" if game.hint else "h: ask the agent for a hint")
                 if human else "the agent, taking its most probable action"),

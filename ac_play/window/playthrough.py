@@ -5,55 +5,16 @@ No pygame here: the viewer and the live window drive it a step at a time and dra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import gymnasium as gym
 import numpy as np
 
 from ac_play.agent import choose
-from ac_play.returns import RunningNormaliser, discounted_returns, normalise
+from ac_play.returns import ValueScale
 from ac_play.snapshot import Snapshot
 
 KICK_ANGULAR_VELOCITY = 0.5
 """rad/s added to the pole's angular velocity by a push: a nudge a good policy survives,
 about what two steps of full force add, not a blow that makes the fall certain."""
-
-
-@dataclass(frozen=True)
-class ValueScale:
-    """How to show the critic's output next to the return that really followed.
-
-    The critic learns normalised returns. With the trainer's running normaliser (a snapshot's,
-    saved in a checkpoint's metadata), its value goes back to discounted-return units
-    (raw = mean + value * max(std, 1)) and is compared with the raw return-to-go. Without one
-    (the per-episode normalisation of the notebook preset) the values stay normalised and the
-    finished episode's returns-to-go are normalised the same way, over that episode.
-    """
-
-    gamma: float = 0.99
-    running: RunningNormaliser | None = None
-
-    @classmethod
-    def of(cls, snapshot: Snapshot) -> ValueScale:
-        return cls(snapshot.gamma, snapshot.value_normaliser)
-
-    @property
-    def units(self) -> str:
-        return "return" if self.running else "normalised"
-
-    def values(self, critic: np.ndarray) -> np.ndarray:
-        """The critic's outputs [B] in the units shown."""
-        return self.running.denormalise(critic) if self.running else critic
-
-    def returns_to_go(self, rewards: np.ndarray, last_value: float, truncated: bool) -> np.ndarray:
-        """rewards [T] -> the discounted return after each step [T], in the units shown.
-
-        A time-limit cut-off is not a fall: as in training, it bootstraps from the critic's
-        value of the last state (only possible in return units).
-        """
-        if self.running is None:
-            return normalise(discounted_returns(rewards, self.gamma))
-        return discounted_returns(rewards, self.gamma, last_value if truncated else 0.0)
 
 
 class Playthrough:
