@@ -37,6 +37,8 @@ class Checkpoint:
     meta: dict
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
+    bundled: bool = False
+    """The agent that comes with ac-play (`load_or_bundled` without a path)."""
 
     @property
     def env_id(self) -> str:
@@ -45,6 +47,14 @@ class Checkpoint:
     @property
     def name(self) -> str:
         return self.path.name if self.path else "(unsaved)"
+
+    @property
+    def label(self) -> str:
+        """How to name it to the user: its path as given, or "cartpole-v1.npz (bundled)".
+
+        The bundled agent's real path is deep in site-packages, which tells nobody anything.
+        """
+        return f"{self.name} (bundled)" if self.bundled else str(self.path)
 
 
 def save(path: str | Path, agent: ActorCritic, meta: dict, optimizer_state: dict | None = None) -> Path:
@@ -202,4 +212,8 @@ def bundled_path() -> Path:
 
 def load_or_bundled(path: str | Path | None) -> Checkpoint:
     """Load `path`, or the bundled agent when no path is given."""
-    return load(path if path is not None else bundled_path())
+    if path is not None:
+        return load(path)
+    bundled = load(bundled_path())
+    bundled.bundled = True
+    return bundled

@@ -41,10 +41,10 @@ def run_eval(path: str | None, episodes: int = 100, greedy: bool = True, seed: i
         "max": float(returns.max()),
     }
     if json_out:
-        print(json.dumps(summary))
+        print(json.dumps(summary))  # the full path: a script may want to open it
     else:
         print(
-            f"{printable(summary['checkpoint'])} on {printable(summary['env_id'])}, "
+            f"{printable(ckpt.label)} on {printable(summary['env_id'])}, "
             f"{summary['episodes']} {summary['mode']} episodes: "
             f"mean {summary['mean']:.1f}  std {summary['std']:.1f}  "
             f"min {summary['min']:.1f}  max {summary['max']:.1f}"

@@ -1,6 +1,7 @@
 """The command line through a subprocess: files written, lines printed, exit codes, no tracebacks."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import time
 import numpy as np
 import pytest
 from conftest import run_cli
+
+from ac_play.checkpoint import bundled_path
 
 
 def assert_clean_error(result, words):
@@ -83,6 +86,22 @@ def test_eval_of_the_bundled_agent_scores_500():
     summary = json.loads(result.stdout)
     assert summary["mean"] == 500.0 and summary["min"] == 500.0 and summary["episodes"] == 100
     assert summary["mode"] == "greedy"
+
+
+def test_eval_names_the_bundled_agent_by_its_file_name_not_its_installed_path():
+    result = run_cli("eval", "--episodes", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("cartpole-v1.npz (bundled) on CartPole-v1, 2 greedy episodes: mean 500.0")
+    assert str(bundled_path().parent) not in result.stdout
+
+
+def test_eval_names_another_checkpoint_by_the_path_given(tmp_path):
+    (tmp_path / "mine").mkdir()
+    shutil.copy(bundled_path(), tmp_path / "mine" / "agent.npz")
+    relative = run_cli("eval", "mine/agent.npz", "--episodes", "1", cwd=tmp_path)
+    assert relative.stdout.startswith("mine/agent.npz on CartPole-v1, 1 greedy episodes")
+    absolute = run_cli("eval", tmp_path / "mine" / "agent.npz", "--episodes", "1")
+    assert absolute.stdout.startswith(f"{tmp_path / 'mine' / 'agent.npz'} on CartPole-v1")
 
 
 def test_eval_prints_mean_std_min_max(tmp_path):
