@@ -164,8 +164,8 @@ def report(trainer: Trainer, ending: Ending, progress: ProgressLine | None) -> N
         return
     if ending.interrupted and ending.final:
         by = f" by {ending.signal_name}" if ending.signal_name else ""
-        saved_to = printable(str(ending.final))
-        print(f"interrupted at episode {trainer.progress.episode}{by}; checkpoint saved to {saved_to}", file=sys.stderr)
+        # the summary's checkpoint line names the file: once is enough
+        print(f"interrupted at episode {trainer.progress.episode}{by}; {ending.final.name} saved", file=sys.stderr)
     print(summary(trainer.progress, ending.final, ending.wall))
 
 

@@ -185,7 +185,7 @@ def test_resume_with_another_env_or_size_fails_cleanly(tmp_path):
     assert_clean_error(result, "8 hidden units, not 9")
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
+def test_ctrl_c_saves_a_checkpoint_names_it_once_and_exits_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "ac_play", "train", "--headless", "--episodes", "100000", "--out", str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -200,8 +200,11 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "checkpoint saved to" in stderr and "Traceback" not in stderr
+    assert "Traceback" not in stderr
     episodes = len((tmp_path / "metrics.jsonl").read_text().splitlines())
+    assert f"interrupted at episode {episodes} by SIGINT; final.npz saved\n" in stderr
+    assert (stdout + stderr).count(str(tmp_path / "final.npz")) == 1
+    assert stdout.endswith(f"checkpoint: {tmp_path / 'final.npz'}\n")
     scored = run_cli("eval", tmp_path / "final.npz", "--episodes", "1", "--json")
     assert scored.returncode == 0
     with np.load(tmp_path / "final.npz") as npz:
