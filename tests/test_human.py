@@ -181,7 +181,7 @@ def test_round_ends_when_the_pole_falls_and_is_written_to_the_scores_file(window
     [saved] = scores.read_scores(tmp_path / "scores.jsonl")
     assert (saved.name, saved.seed, saved.speed) == ("ada", 7, 0.5)
     assert (saved.player_steps, saved.agent_steps, saved.agent) == (game.player.steps, 500, "cartpole-v1.npz")
-    assert game.record == {"wins": 0, "ties": 0, "losses": 1, "rounds": 1, "best": game.player.steps}
+    assert game.record == {"wins": 0, "ties": 0, "losses": 1, "rounds": 1, "best": game.player.steps, "agent_best": 500}
 
 
 def test_solo_round_is_saved_without_an_agent(window, agent, tmp_path):
@@ -226,6 +226,34 @@ def test_round_written_only_in_part_says_so_on_screen(window, agent, tmp_path, m
     play_for(game, 10_000)
     assert game.state == "result"
     assert game.notice.startswith("this round was not saved: the scores file") and "not fully written" in game.notice
+
+
+def test_summary_counts_the_rounds_played_with_posted_keys(window, agent, tmp_path):
+    game = make_game(agent)
+    for _ in range(2):
+        start_round(game)  # Enter: from the title, then from the result screen
+        play_for(game, 10_000)
+        assert game.state == "result"
+    post_key(pygame.K_q)
+    play(game, window)
+    saved = scores.read_scores(tmp_path / "scores.jsonl")
+    best = max(score.player_steps for score in saved)
+    assert len(saved) == 2 and all(score.agent_steps == 500 for score in saved)
+    assert game.summary() == f"2 rounds: you won 0, the agent 2, 0 tied; your best {best} steps, the agent's 500"
+
+
+def test_summary_counts_wins_ties_and_losses_and_the_best_of_each_side(agent):
+    game = make_game(agent)
+    for player_steps, agent_steps in ((500, 120), (30, 30), (12, 480)):
+        game.tally(player_steps, agent_steps)
+    assert game.summary() == "3 rounds: you won 1, the agent 1, 1 tied; your best 500 steps, the agent's 480"
+
+
+def test_summary_of_a_solo_session_and_of_no_rounds(agent):
+    assert make_game(agent).summary() == "no rounds finished"
+    solo = make_game(agent, solo=True)
+    solo.tally(1, None)
+    assert solo.summary() == "1 round; your best 1 step"
 
 
 def test_h_toggles_the_agent_hint_on_the_player_side(window, agent):
@@ -342,3 +370,39 @@ def test_scores_flag_lists_a_played_round(window, agent, tmp_path):
     assert result.returncode == 0, result.stderr
     row = result.stdout.splitlines()[2].split()
     assert row[:6] == ["1", "grace", str(game.player.steps), "500", "0.5x", "7"]
+
+
+PLAY_THEN_QUIT = """
+import sys, pygame
+from ac_play import cli
+pygame.display.init()
+# the player: Enter every 250 ms (start, another round), no push keys, and closes the window after
+# {quit_ms} ms (a timer per event type: q would replace Enter's)
+pygame.time.set_timer(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN), 250)
+pygame.time.set_timer(pygame.QUIT, {quit_ms}, loops=1)
+sys.exit(cli.main(["human", "--speed", "2", "--seed", "3"]))
+"""
+
+
+def play_then_quit(tmp_path, quit_ms: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", scores.DATA_DIR_VARIABLE: str(tmp_path)}
+    code = PLAY_THEN_QUIT.format(quit_ms=quit_ms)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_leaving_the_game_prints_the_rounds_played_in_one_line(tmp_path):
+    result = play_then_quit(tmp_path, quit_ms=5500)  # a 3 s countdown, then about a second of play
+    assert result.returncode == 0, result.stderr
+    saved = scores.read_scores(tmp_path / "scores.jsonl")
+    assert saved, "no round was finished in time"
+    best = max(score.player_steps for score in saved)
+    rounds = f"{len(saved)} round" + ("s" if len(saved) > 1 else "")
+    expected = f"{rounds}: you won 0, the agent {len(saved)}, 0 tied; your best {best} steps, the agent's 500"
+    assert result.stdout.splitlines() == [expected]
+
+
+def test_leaving_before_a_round_ends_says_none_was_finished(tmp_path):
+    result = play_then_quit(tmp_path, quit_ms=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "no rounds finished\n"
+    assert scores.read_scores(tmp_path / "scores.jsonl") == []

@@ -22,7 +22,7 @@ from ac_play.returns import ValueScale
 from ac_play.snapshot import Snapshot
 from ac_play.window import keys, scores
 from ac_play.window.display import open_window
-from ac_play.window.human_screens import draw_game, window_size
+from ac_play.window.human_screens import draw_game, plural, window_size
 
 MIN_SPEED, MAX_SPEED = 0.25, 2.0
 DEFAULT_SPEED = 0.5  # 25 steps a second: 50 (the env's 1 / tau) is too fast for most people
@@ -163,7 +163,7 @@ class Game:
         self.opponent: Side | None = None
         self.countdown_ms = 0.0
         self.clock = GameClock(self.steps_per_second)
-        self.record = {"wins": 0, "ties": 0, "losses": 0, "rounds": 0, "best": 0}
+        self.record = {"wins": 0, "ties": 0, "losses": 0, "rounds": 0, "best": 0, "agent_best": 0}
         self.notice = ""
 
     @property
@@ -267,8 +267,22 @@ class Game:
         self.record["rounds"] += 1
         self.record["best"] = max(self.record["best"], player_steps)
         if agent_steps is not None:
+            self.record["agent_best"] = max(self.record["agent_best"], agent_steps)
             outcome = "wins" if player_steps > agent_steps else "losses" if player_steps < agent_steps else "ties"
             self.record[outcome] += 1
+
+    def summary(self) -> str:
+        """The session in one line, printed when the game ends: the rounds finished and their best."""
+        record = self.record
+        if not record["rounds"]:
+            return "no rounds finished"
+        rounds = plural(record["rounds"], "round")
+        if self.solo:
+            return f"{rounds}; your best {plural(record['best'], 'step')}"
+        return (
+            f"{rounds}: you won {record['wins']}, the agent {record['losses']}, {record['ties']} tied; "
+            f"your best {plural(record['best'], 'step')}, the agent's {record['agent_best']}"
+        )
 
     def warn(self, message: str) -> None:
         scores.print_warning(message)
@@ -327,4 +341,5 @@ def run_human(agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEE
     finally:
         game.close_round()
         pygame.quit()
+    print(game.summary(), flush=True)
     return 0
