@@ -16,13 +16,6 @@ from typing import NoReturn
 from ac_play import __version__
 from ac_play.errors import AcPlayError, SettingError, printable, silence_stdout
 
-# Nothing above imports NumPy, so this still takes effect.
-# Our matrices are small (at most a few thousand rows by 128): BLAS worker threads cost more in
-# wake-ups than they save, and training ran twice as fast with one thread on a 2-core machine.
-# A value the user exported wins.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
 """TrainConfig fields the command line sets, and their flags."""
