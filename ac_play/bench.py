@@ -2,7 +2,8 @@
 
 Each seed trains in its own process (up to --jobs at once). Right before training, the same
 process times bare `env.step` calls, so the throughput ratio compares numbers measured side by
-side under the same load.
+side under the same load. A sweep (several --envs settings) trains every setting's seeds in one
+pool of workers and reports each setting as a one-setting bench would.
 """
 
 from __future__ import annotations
@@ -14,52 +15,67 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-from ac_play.config import TrainConfig
+from ac_play.config import TrainConfig, preset
 from ac_play.envs import env_info, make_vector_env
 from ac_play.errors import AcPlayError, SettingError
 from ac_play.signals import StopSignals
 from ac_play.training import MEMORY_LIMIT, Trainer, check_memory, memory_needed, too_big
 
 BARE_STEPS = 100_000
-"""env.step calls timed for the bare throughput (about one second)."""
+"""The most env.step calls timed for the bare throughput (about one second on CartPole)."""
+BARE_SECONDS = 1.0
+"""The bare throughput is timed for about this long at most: Acrobot's steps are 25 times slower than CartPole's."""
+CHECK_EVERY = 1000
+"""env steps between looks at the clock."""
 WORKER_BYTES = 64 * 2**20
 """A worker process's own memory, before training: Python, NumPy and gymnasium (40 MB resident, measured)."""
 
 
-def bare_steps_per_second(env_id: str, envs: int, steps: int = BARE_STEPS, seed: int = 0) -> float:
+def bare_steps_per_second(env_id: str, envs: int, steps: int = BARE_STEPS, seed: int = 0,
+                          seconds: float = BARE_SECONDS) -> float:
     """env.step throughput with random actions and nothing else: the ceiling for training."""
     rng = np.random.default_rng(seed)
     if envs == 1:
         env = gym.make(env_id)
         actions = rng.integers(env.action_space.n, size=steps).tolist()
         env.reset(seed=seed)
-        started = time.perf_counter()
-        for action in actions:
-            _, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                env.reset()
+        started, done = time.perf_counter(), 0
+        while done < steps and time.perf_counter() - started < seconds:
+            for action in actions[done:done + CHECK_EVERY]:
+                _, _, terminated, truncated, _ = env.step(action)
+                if terminated or truncated:
+                    env.reset()
+            done = min(done + CHECK_EVERY, steps)
         elapsed = time.perf_counter() - started
         env.close()
-        return steps / elapsed
+        return done / elapsed
     env = make_vector_env(env_id, envs)
-    calls = max(1, steps // envs)
-    actions = rng.integers(env.single_action_space.n, size=(calls, envs))
+    actions = rng.integers(env.single_action_space.n, size=(max(1, steps // envs), envs))
+    every = max(1, CHECK_EVERY // envs)
     env.reset(seed=seed)
-    started = time.perf_counter()
-    for batch in actions:
-        env.step(batch)
+    started, calls = time.perf_counter(), 0
+    while calls < len(actions) and time.perf_counter() - started < seconds:
+        for batch in actions[calls:calls + every]:
+            env.step(batch)
+        calls = min(calls + every, len(actions))
     elapsed = time.perf_counter() - started
     env.close()
     return calls * envs / elapsed
 
 
-def bench_seed(job: tuple[str, int, int]) -> dict:
+def bench_config(env_id: str, seed: int, envs: int, preset_name: str = "default",
+                 max_episodes: int | None = None) -> TrainConfig:
+    """The settings one seed trains with: the preset's, until solved or `max_episodes` (None: the preset's limit)."""
+    return preset(preset_name, env_id=env_id, seed=seed, envs=envs, max_episodes=max_episodes).validate()
+
+
+def bench_seed(job: tuple) -> dict:
     """One seed's numbers (in a worker process); a problem the user can act on comes back as {"error": sentence}.
 
     Returned rather than raised: SettingError's arguments do not survive pickling back to the parent.
@@ -70,11 +86,13 @@ def bench_seed(job: tuple[str, int, int]) -> dict:
         return {"error": str(exc)}
 
 
-def train_seed(env_id: str, seed: int, envs: int) -> dict:
-    """Train one seed until solved; report its numbers beside the bare env throughput."""
+def train_seed(env_id: str, seed: int, envs: int, preset_name: str = "default",
+               max_episodes: int | None = None) -> dict:
+    """Train one seed until solved (or out of episodes); report its numbers beside the bare env throughput."""
+    config = bench_config(env_id, seed, envs, preset_name, max_episodes)
     bare = bare_steps_per_second(env_id, envs, seed=seed)
     started = time.perf_counter()
-    trainer = Trainer(TrainConfig(env_id=env_id, seed=seed, envs=envs))
+    trainer = Trainer(config)
     *_, last = trainer.episodes()
     wall = time.perf_counter() - started
     trainer.close()
@@ -158,10 +176,9 @@ def run_memory_bench(env_id: str, episodes: int, envs: int = 1, json_out: bool =
     return 0
 
 
-def check_bench(env_id: str, envs: int, processes: int) -> None:
+def check_bench(config: TrainConfig, processes: int) -> None:
     """In the parent, before any worker starts: a bad env or size is one sentence, not a worker's traceback."""
-    config = TrainConfig(env_id=env_id, envs=envs).validate()
-    info = env_info(env_id)
+    info = env_info(config.env_id)
     check_memory(config, info)
     needed = processes * (WORKER_BYTES + memory_needed(config, info))
     if needed > MEMORY_LIMIT:
@@ -175,7 +192,7 @@ def ignore_ctrl_c() -> None:
     warnings.showwarning = lambda *args, **kwargs: None
 
 
-def train_seeds(work: Iterable[tuple[str, int, int]], processes: int) -> list[dict]:
+def train_seeds(work: Iterable[tuple], processes: int) -> list[dict]:
     """`bench_seed` over `work` in `processes` spawned workers; Ctrl-C is this process's alone.
 
     Ctrl-C raises KeyboardInterrupt here, and leaving the `with` terminates the workers, which
@@ -208,15 +225,19 @@ class StopOnce:
             raise Stopped
 
 
-def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: int = 1, json_out: bool = False) -> int:
-    """`ac-play bench`: train `seeds` seeds until solved, `jobs` at a time; 1 if any did not solve.
+def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: Sequence[int] = (1,), json_out: bool = False,
+              seed_start: int = 0, preset_name: str = "default", max_episodes: int | None = None) -> int:
+    """`ac-play bench`: train seeds `seed_start` on, `seeds` of them, at each `envs` setting, `jobs` at a time.
 
-    SIGTERM and SIGHUP end it as Ctrl-C does, the workers terminated and joined; exit 143 or 129.
+    Exit 1 if any did not solve. SIGTERM and SIGHUP end it as Ctrl-C does, the workers terminated
+    and joined; exit 143 or 129.
     """
-    processes = min(jobs, seeds)
-    check_bench(env_id, envs, processes)
+    processes = min(jobs, seeds * len(envs))
+    for setting in envs:
+        check_bench(bench_config(env_id, seed_start, setting, preset_name, max_episodes), processes)
+    seed_range = range(seed_start, seed_start + seeds)
     # a generator, not a list: --seeds may be huge, and the pool takes jobs as workers free up
-    work = ((env_id, seed, envs) for seed in range(seeds))
+    work = ((env_id, seed, setting, preset_name, max_episodes) for setting in envs for seed in seed_range)
     # Without this, SIGTERM would end this process alone, and the workers would train on and die
     # of a broken pipe, printing tracebacks, when they hand back their results.
     signals = StopSignals(StopOnce())
@@ -226,10 +247,24 @@ def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: int = 1, json_o
     except Stopped:
         print(f"ac-play: interrupted by {signals.name}", file=sys.stderr)
         return signals.exit_code
-    totals = summary(runs)
+    reports = [
+        {"env_id": env_id, "envs": setting, "jobs": jobs, "runs": runs[i * seeds:(i + 1) * seeds]}
+        for i, setting in enumerate(envs)
+    ]
+    for report in reports:
+        report["median"] = summary(report["runs"])
     if json_out:
-        print(json.dumps({"env_id": env_id, "envs": envs, "jobs": jobs, "runs": runs, "median": totals}))
+        print(json.dumps(reports[0] if len(reports) == 1 else {"settings": reports}))
     else:
-        print(f"{env_id}, envs={envs}, {seeds} seeds on {jobs} processes")
-        print_table(runs, totals)
-    return 0 if totals["solved"] == totals["seeds"] else 1
+        print_tables(reports, seed_range, preset_name)
+    return 0 if all(report["median"]["solved"] == seeds for report in reports) else 1
+
+
+def print_tables(reports: list[dict], seed_range: range, preset_name: str) -> None:
+    """One table per setting, each under a line naming it."""
+    seeds = f"seed {seed_range[0]}" if len(seed_range) == 1 else f"seeds {seed_range[0]}-{seed_range[-1]}"
+    for number, report in enumerate(reports):
+        if number:
+            print()
+        print(f"{report['env_id']}, envs={report['envs']}, preset {preset_name}, {seeds} on {report['jobs']} processes")
+        print_table(report["runs"], report["median"])

@@ -14,22 +14,18 @@ import warnings
 from typing import NoReturn
 
 from ac_play import __version__
+from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError, SettingError, printable, silence_stdout
-
-# Nothing above imports NumPy, so this still takes effect.
-# Our matrices are small (at most a few thousand rows by 128): BLAS worker threads cost more in
-# wake-ups than they save, and training ran twice as fast with one thread on a 2-core machine.
-# A value the user exported wins.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
 
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
 """TrainConfig fields the command line sets, and their flags."""
-OTHER_FLAGS = {"speed": "--speed", "record": "--record", "jobs": "--jobs"}
+OTHER_FLAGS = {"speed": "--speed", "record": "--record", "jobs": "--jobs", "max_episodes": "--max-episodes"}
 """Settings of watch, human and bench that the command line sets, and their flags."""
 EVAL_EPISODES_LIMIT = 100_000
 """eval keeps every episode's arrays until it reports (about 24 kB each on CartPole): 2.4 GB at most."""
+SWEEP_LIMIT = 64
+"""The most --envs settings one bench sweeps."""
 
 
 def whole_number(text: str) -> int:
@@ -57,6 +53,20 @@ def count_at_most(limit: int):
         return value
 
     return checked
+
+
+def counts(text: str) -> list[int]:
+    """Distinct whole numbers of 1 or more, separated by commas ("1,8,16"), at most SWEEP_LIMIT of them."""
+    items = text.split(",")
+    if any(not item.strip() for item in items):
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, not {text!r}")
+    if len(items) > SWEEP_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected at most {SWEEP_LIMIT} values, not {len(items)}")
+    values = [count(item) for item in items]
+    repeated = [value for value in values if values.count(value) > 1]
+    if repeated:
+        raise argparse.ArgumentTypeError(f"{repeated[0]} is listed twice in {text!r}")
+    return values
 
 
 def seed_number(text: str) -> int:
@@ -121,10 +131,12 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    if args.tui or args.memory:
+        envs = one_envs(args)  # checked before Textual loads
     if args.tui:
         from ac_play.tui.bench import run_tui_bench
 
-        return run_tui_bench(args.env_id, seeds=args.seeds, envs=args.envs, json_out=args.json)
+        return run_tui_bench(args.env_id, seeds=args.seeds, envs=envs, json_out=args.json)
     if args.render:
         from ac_play.window.bench import run_render_bench
 
@@ -132,8 +144,16 @@ def bench(args: argparse.Namespace) -> int:
     from ac_play.bench import run_bench, run_memory_bench
 
     if args.memory:
-        return run_memory_bench(args.env_id, episodes=args.memory, envs=args.envs, json_out=args.json)
-    return run_bench(args.env_id, seeds=args.seeds, jobs=args.jobs, envs=args.envs, json_out=args.json)
+        return run_memory_bench(args.env_id, episodes=args.memory, envs=envs, json_out=args.json)
+    return run_bench(args.env_id, seeds=args.seeds, jobs=args.jobs, envs=args.envs, json_out=args.json,
+                     seed_start=args.seed_start, preset_name=args.preset, max_episodes=args.max_episodes)
+
+
+def one_envs(args: argparse.Namespace) -> int:
+    """bench --tui and --memory measure one setting: its --envs."""
+    if len(args.envs) > 1:
+        raise AcPlayError(f"--envs takes one value with --{'tui' if args.tui else 'memory'}, not {len(args.envs)}")
+    return args.envs[0]
 
 
 # -- the parser ----------------------------------------------------------------------------
@@ -229,10 +249,21 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
 
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=count, default=10, help="seeds to train (default 10)")
+    parser.add_argument("--seed-start", type=seed_number, default=0, metavar="N",
+                        help="the first seed; the others follow it (default 0)")
     parser.add_argument("--jobs", type=count, default=2, help="parallel processes (default 2)")
-    parser.add_argument("--envs", type=count, default=1, help="episodes played at once (default 1)")
-    parser.add_argument("--env", dest="env_id", default="CartPole-v1", help="gymnasium env id")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--envs", type=counts, default=[1], metavar="N[,N...]",
+                        help="episodes played at once; a list such as 1,8,16,32 benches each setting in turn "
+                             f"(at most {SWEEP_LIMIT}; one value with --memory and --tui) (default 1)")
+    parser.add_argument("--env", dest="env_id", default="CartPole-v1", help="gymnasium env id (default CartPole-v1)")
+    parser.add_argument("--preset", default="default", choices=["default", "notebook"],
+                        help="the settings to train with: 'notebook' benches the notebook's update (default 'default')")
+    parser.add_argument("--max-episodes", type=count, metavar="N",
+                        help=f"give a seed up as unsolved after N episodes, rounded up to whole batches of --envs "
+                             f"(default {TrainConfig.max_episodes})")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON instead of a table: one object for one --envs setting; for several, "
+                             "one object whose \"settings\" holds a list of them, one per setting")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--memory", type=count, metavar="EPISODES", default=None,
                       help="instead: train this many episodes and report resident memory growth")
