@@ -116,7 +116,7 @@ def test_r_restarts_the_episode(viewer):
     assert viewer.play.steps >= 19
     press(viewer, pygame.K_r, "r")
     assert viewer.play.steps <= 1
-    assert viewer.episode == 1 and viewer.returns == []
+    assert viewer.episode == 1 and viewer.finished == []
 
 
 def test_s_saves_a_screenshot_of_the_window(viewer, tmp_path, monkeypatch):
@@ -155,7 +155,10 @@ def test_finished_episode_shows_critic_and_return_to_go_then_the_budget_ends_the
     assert scene.message == "episode over: return 500"
     viewer.advance(END_HOLD + 0.1)
     assert not viewer.running
-    assert viewer.summary() == "1 episode: mean return 500.0, std 0.0, min 500, max 500"
+    assert viewer.summary() == [
+        "episode 1: return 500, length 500, untouched",
+        "mean return over 1 untouched episode: 500.0 (std 0.0, min 500, max 500)",
+    ]
     play.close()
 
 
