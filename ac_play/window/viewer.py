@@ -23,6 +23,7 @@ from ac_play.snapshot import Snapshot
 from ac_play.window import keys
 from ac_play.window.display import NoDisplayError, open_offscreen, open_window
 from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
+from ac_play.window.human_screens import plural
 from ac_play.window.playthrough import Playthrough
 from ac_play.window.record import GifRecorder
 
@@ -305,10 +306,6 @@ class Viewer:
 
 def pushed(pushes: int) -> str:
     return f"pushed {plural(pushes, 'time')}" if pushes else "untouched"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def run_watch(
