@@ -20,7 +20,9 @@ from ac_play.errors import AcPlayError, SettingError, printable, silence_stdout
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
 """TrainConfig fields the command line sets, and their flags."""
-OTHER_FLAGS = {"speed": "--speed", "record": "--record", "jobs": "--jobs", "max_episodes": "--max-episodes"}
+OTHER_FLAGS = {
+    "speed": "--speed", "record": "--record", "force": "--force", "jobs": "--jobs", "max_episodes": "--max-episodes",
+}
 """Settings of watch, human and bench that the command line sets, and their flags."""
 EVAL_EPISODES_LIMIT = 100_000
 """eval keeps every episode's arrays until it reports (about 24 kB each on CartPole): 2.4 GB at most."""
@@ -108,10 +110,12 @@ def train(args: argparse.Namespace) -> int:
 
 
 def watch(args: argparse.Namespace) -> int:
+    if args.force and args.record is None:
+        raise AcPlayError("--force replaces the file of --record, and needs --record")
     from ac_play.window.viewer import run_watch
 
     return run_watch(args.checkpoint, seed=args.seed, greedy=not args.sample, speed=args.speed,
-                     episodes=args.episodes, frames=args.frames, record=args.record)
+                     episodes=args.episodes, frames=args.frames, record=args.record, force=args.force)
 
 
 def human(args: argparse.Namespace) -> int:
@@ -221,7 +225,10 @@ def add_watch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=number, default=1.0,
                         help="0.25 to 8; 1 is the env's real time of 50 steps/s (default 1)")
     parser.add_argument("--frames", type=count, help="stop after this many frames (for scripts)")
-    parser.add_argument("--record", metavar="PATH.gif", help="write the frames shown to a GIF")
+    parser.add_argument("--record", metavar="PATH.gif",
+                        help="write the frames shown to a GIF; without a display, drawn off-screen "
+                             "(1 episode unless --episodes or --frames says)")
+    parser.add_argument("--force", action="store_true", help="with --record: replace an existing file")
 
 
 def add_human_args(parser: argparse.ArgumentParser) -> None:

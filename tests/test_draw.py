@@ -173,3 +173,18 @@ def test_render_bench_reports_the_median_frame_time_as_json():
     assert report["frame"] == "800x500" and report["frames"] == 300
     assert 0 < report["median_ms"] <= report["p90_ms"] <= report["max_ms"]
     assert report["target_ms"] == 4.0
+
+
+def test_the_hint_is_drawn_under_the_end_of_episode_message(track):
+    ended = draw.Scene(track, message="episode over: return 72", countdown=0.8)
+    hinted = draw.Scene(track, message="episode over: return 72", countdown=0.8,
+                        hint="next episode in 4 s · p holds · space continues")
+    scene = draw.layout(pygame.Rect((0, 0), SIZE)).scene
+    below = pygame.Rect(scene.centerx, scene.y + 45, scene.width // 2, 30)  # under the message and its bar
+
+    def text_pixels(surface):
+        pixels = pygame.surfarray.pixels3d(surface.subsurface(below))
+        return int(np.all(abs(pixels.astype(int) - np.array(draw.TEXT)) <= 12, axis=-1).sum())
+
+    assert text_pixels(drawn(ended)) == 0
+    assert text_pixels(drawn(hinted)) > 100

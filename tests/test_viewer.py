@@ -116,7 +116,7 @@ def test_r_restarts_the_episode(viewer):
     assert viewer.play.steps >= 19
     press(viewer, pygame.K_r, "r")
     assert viewer.play.steps <= 1
-    assert viewer.episode == 1 and viewer.returns == []
+    assert viewer.episode == 1 and viewer.finished == []
 
 
 def test_s_saves_a_screenshot_of_the_window(viewer, tmp_path, monkeypatch):
@@ -155,8 +155,142 @@ def test_finished_episode_shows_critic_and_return_to_go_then_the_budget_ends_the
     assert scene.message == "episode over: return 500"
     viewer.advance(END_HOLD + 0.1)
     assert not viewer.running
-    assert viewer.summary() == "1 episode: mean return 500.0, std 0.0, min 500, max 500"
+    assert viewer.summary() == [
+        "episode 1: return 500, length 500, untouched",
+        "mean return over 1 untouched episode: 500.0 (std 0.0, min 500, max 500)",
+    ]
     play.close()
+
+
+def finish_by_pushing(viewer: Viewer) -> None:
+    """Post left-arrow pushes, a frame each, until the pole falls: an episode over in a few dozen steps."""
+    while not viewer.play.done:
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_LEFT, unicode="", mod=0))
+        viewer.run(frames=viewer.frames + 1)
+        viewer.advance(viewer.track.tau / viewer.speed)  # one env step per push
+
+
+def finish_untouched(viewer: Viewer) -> None:
+    while not viewer.play.done:
+        viewer.advance(0.25)
+
+
+def drawn_pixels(colour) -> int:
+    """Pixels of the window's last frame in exactly this colour."""
+    screen = pygame.display.get_surface()
+    return int(np.all(pygame.surfarray.pixels3d(screen) == np.array(colour), axis=-1).sum())
+
+
+@pytest.fixture
+def ended(display, bundled_snapshot):
+    """A viewer whose first episode just ended, at speed 8."""
+    pygame.event.clear()
+    play = Playthrough(bundled_snapshot, seed=3)
+    viewer = Viewer(play, "cartpole-v1.npz", speed=8.0)
+    viewer.run(frames=1)
+    finish_by_pushing(viewer)
+    yield viewer
+    play.close()
+
+
+def test_the_comparison_is_still_drawn_well_after_the_old_second_and_a_half(ended):
+    ended.advance(2.0)
+    ended.run(frames=ended.frames + 1)
+    assert ended.play.done and ended.episode == 1
+    assert ended.scene().returns_to_go is not None
+    assert drawn_pixels(render.RETURN_LINE) > 200  # the return-to-go's line and its legend, on screen
+    assert ended.scene().hint == "next episode in 3 s · p holds · space continues"
+
+
+def test_the_hold_counts_down_and_ends_by_itself_after_five_seconds(ended):
+    ended.advance(END_HOLD - 0.5)
+    assert ended.scene().hint.startswith("next episode in 1 s")
+    assert 0 < ended.scene().countdown < 0.2
+    ended.advance(0.6)
+    assert ended.episode == 2 and not ended.play.done and ended.scene().hint is None
+
+
+def test_space_during_the_hold_starts_the_next_episode(ended):
+    press(ended, pygame.K_SPACE, " ")
+    assert ended.episode == 2 and not ended.play.done and not ended.paused
+    assert ended.scene().returns_to_go is None
+
+
+def test_p_holds_the_comparison_until_space(ended):
+    press(ended, pygame.K_p, "p")
+    ended.advance(60.0)
+    assert ended.play.done and ended.episode == 1
+    assert ended.scene().hint == "paused · space continues" and ended.scene().countdown is None
+    ended.run(frames=ended.frames + 1)
+    assert drawn_pixels(render.RETURN_LINE) > 200
+    press(ended, pygame.K_SPACE, " ")
+    assert ended.episode == 2 and not ended.paused and not ended.play.done
+
+
+def test_an_episode_that_ends_while_paused_is_held_until_space(display, bundled_snapshot):
+    pygame.event.clear()
+    play = Playthrough(bundled_snapshot, seed=3)
+    viewer = Viewer(play, "cartpole-v1.npz")
+    press(viewer, pygame.K_SPACE, " ")
+    while not play.done:
+        viewer.kick(1)
+        press(viewer, pygame.K_PERIOD, ".")
+    viewer.advance(30.0)
+    assert viewer.paused and play.done and viewer.scene().hint == "paused · space continues"
+    press(viewer, pygame.K_SPACE, " ")
+    assert viewer.episode == 2 and not viewer.paused
+    play.close()
+
+
+def test_the_last_episodes_hold_says_the_window_closes(display, bundled_snapshot):
+    play = Playthrough(bundled_snapshot, seed=0)
+    viewer = Viewer(play, "cartpole-v1.npz", speed=8.0, episodes=1)
+    finish_untouched(viewer)
+    assert viewer.scene().hint == "closing in 5 s · p holds · space continues"
+    press(viewer, pygame.K_SPACE, " ")
+    assert not viewer.running
+    play.close()
+
+
+def test_summary_lists_each_episode_and_averages_the_untouched_ones(display, bundled_snapshot):
+    pygame.event.clear()
+    play = Playthrough(bundled_snapshot, seed=0)
+    viewer = Viewer(play, "cartpole-v1.npz", speed=8.0, episodes=3)
+    finish_untouched(viewer)
+    press(viewer, pygame.K_SPACE, " ")
+    finish_by_pushing(viewer)
+    pushed = viewer.finished[1]
+    press(viewer, pygame.K_SPACE, " ")
+    finish_untouched(viewer)
+    assert 0 < pushed.pushes and pushed.length < 500
+    assert viewer.summary() == [
+        "episode 1: return 500, length 500, untouched",
+        f"episode 2: return {pushed.length}, length {pushed.length}, pushed {pushed.pushes} times",
+        "episode 3: return 500, length 500, untouched",
+        "mean return over 2 untouched episodes: 500.0 (std 0.0, min 500, max 500)",
+    ]
+    play.close()
+
+
+def test_a_click_counts_as_a_push_and_every_episode_pushed_gives_no_mean(display, bundled_snapshot):
+    pygame.event.clear()
+    play = Playthrough(bundled_snapshot, seed=0)
+    viewer = Viewer(play, "cartpole-v1.npz", speed=8.0, episodes=1)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(5, 150)))
+    viewer.run(frames=1)
+    finish_untouched(viewer)
+    assert viewer.finished[0].pushes == 1
+    assert viewer.summary()[0].endswith(", pushed 1 time")
+    assert viewer.summary()[-1] == "no untouched episode: every one of the 1 was pushed, so no mean"
+    play.close()
+
+
+def test_a_restarted_episode_is_not_listed_and_its_pushes_do_not_carry_over(viewer):
+    viewer.kick(-1)
+    press(viewer, pygame.K_r, "r")
+    viewer.speed = 8.0
+    finish_untouched(viewer)
+    assert [(done.length, done.pushes) for done in viewer.finished] == [(500, 0)]
 
 
 def test_critic_is_shown_in_return_units_with_the_checkpoints_normaliser(bundled_snapshot):
@@ -197,7 +331,7 @@ def test_frames_and_record_write_a_gif_of_that_many_frames(tmp_path):
         assert gif.size == (800, 500)
         assert gif.info["duration"] == 20
     assert "recorded 100 frames" in result.stdout
-    assert "mean return 500.0" in result.stdout
+    assert "mean return over 1 untouched episode: 500.0" in result.stdout
 
 
 def test_a_corrupt_checkpoint_gives_one_clear_line(tmp_path):

@@ -14,7 +14,11 @@ NO_DISPLAY = "no display to open a window on ({reason}); {advice}"
 
 
 class NoDisplayError(AcPlayError):
-    """pygame cannot open a window here."""
+    """pygame cannot open a window here; `reason` says why, in a few words."""
+
+    def __init__(self, reason: str, advice: str):
+        super().__init__(NO_DISPLAY.format(reason=reason, advice=advice))
+        self.reason = reason
 
 
 def open_window(title: str, size: tuple[int, int], advice: str, resizable: bool = True) -> pygame.Surface:
@@ -28,7 +32,7 @@ def open_window(title: str, size: tuple[int, int], advice: str, resizable: bool 
     if sys.platform.startswith("linux") and not displays:
         # refuse before SDL tries, which would print complaints of its own
         reason = "neither DISPLAY nor WAYLAND_DISPLAY is set"
-        raise NoDisplayError(NO_DISPLAY.format(reason=reason, advice=advice))
+        raise NoDisplayError(reason, advice)
     try:
         pygame.display.init()
         driver = pygame.display.get_driver()
@@ -38,6 +42,18 @@ def open_window(title: str, size: tuple[int, int], advice: str, resizable: bool 
         screen = pygame.display.set_mode(size, pygame.RESIZABLE if resizable else 0)
     except pygame.error as exc:
         pygame.display.quit()
-        raise NoDisplayError(NO_DISPLAY.format(reason=str(exc) or "pygame error", advice=advice)) from None
+        raise NoDisplayError(str(exc) or "pygame error", advice) from None
     pygame.display.set_caption(title)
     return screen
+
+
+def open_offscreen(size: tuple[int, int]) -> pygame.Surface:
+    """A screen nobody sees, on SDL's "dummy" driver: `watch --record` on a server without a display.
+
+    The dummy driver needs no display server and, unlike "offscreen", prints no complaints.
+    """
+    pygame.display.quit()
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    pygame.display.init()
+    pygame.font.init()
+    return pygame.display.set_mode(size)

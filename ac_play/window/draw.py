@@ -75,6 +75,8 @@ class Scene:
     kick: int = 0
     """-1 or +1 while a push on the pole is shown, else 0."""
     message: str | None = None
+    hint: str | None = None
+    """A smaller line under the message: what the pause after an episode waits for."""
     countdown: float | None = None
     """Between 1 and 0: how much of the pause before the next episode is left, drawn as a bar."""
 
@@ -219,6 +221,9 @@ def draw_world(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None
         if scene.countdown is not None:
             bar = pygame.Rect(box.x, box.bottom + 4, round(box.width * scene.countdown), 3)
             pygame.draw.rect(surface, POLE, bar)
+        if scene.hint:
+            hint = text(scene.hint, size, TEXT)
+            surface.blit(hint, hint.get_rect(topright=(rect.right - 10, box.bottom + 12)))
 
 
 def draw_cart_and_pole(surface: pygame.Surface, scene: Scene, view: View) -> None:

@@ -8,7 +8,9 @@ number of frames, so tests drive it with posted pygame events.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,9 @@ from ac_play.cartpole import Track
 from ac_play.errors import SettingError, printable
 from ac_play.snapshot import Snapshot
 from ac_play.window import keys
-from ac_play.window.display import open_window
+from ac_play.window.display import NoDisplayError, open_offscreen, open_window
 from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
+from ac_play.window.human_screens import plural
 from ac_play.window.playthrough import Playthrough
 from ac_play.window.record import GifRecorder
 
@@ -29,8 +32,12 @@ FPS = 60
 RECORD_FPS = 50
 """Recording runs at the env's own 50 steps/s, one GIF frame of 20 ms per step at 1x."""
 MIN_SPEED, MAX_SPEED = 0.25, 8.0
-END_HOLD = 1.5
-"""Seconds a finished episode stays on screen, to compare the critic with what happened."""
+END_HOLD = 5.0
+"""Seconds a finished episode stays on screen, to compare the critic with what happened; space moves on sooner."""
+RECORD_HOLD = 3.0
+"""Seconds of frames a recording holds each finished episode (a GIF takes no keys)."""
+HEADLESS_EPISODES = 1
+"""Episodes a recording without a display plays when neither --episodes nor --frames bounds it."""
 KICK_SHOWN = 0.4
 """Seconds the arrow of a push stays on screen."""
 MAX_CATCH_UP = 0.25
@@ -39,9 +46,14 @@ MAX_CATCH_UP = 0.25
 WATCH_ADVICE = "score an agent with `ac-play eval`, or watch training in the terminal with `ac-play train`"
 
 
+NEXT = keys.Key((pygame.K_SPACE,), "space", "next episode", "next_episode", states=("ended",))
+HOLD = keys.Key((pygame.K_p,), "p", "hold the finished episode on screen", "hold", states=("ended",))
+
 KEYMAP = (
     keys.Key((pygame.K_q, pygame.K_ESCAPE), "q / Esc", "quit", "quit"),
-    keys.Key((pygame.K_SPACE,), "space", "pause or go on", "toggle_pause"),
+    keys.Key((pygame.K_SPACE,), "space", "pause or go on", "toggle_pause", states=("playing", "paused")),
+    NEXT,
+    HOLD,
     keys.Key((pygame.K_RIGHT, pygame.K_PERIOD), "→ / .", "one step", "single_step", states=("paused",)),
     keys.Key((pygame.K_LEFT,), "←", "push the pole left", "push_left"),
     keys.Key((pygame.K_RIGHT,), "→", "push the pole right", "push_right", states=("playing",)),
@@ -54,6 +66,16 @@ KEYMAP = (
 """The keys of `watch` and the live window; a click on the scene pushes the pole too."""
 
 
+@dataclass(frozen=True)
+class Finished:
+    """One finished episode, for the closing summary."""
+
+    episode_return: float
+    length: int
+    pushes: int
+    """Pushes on the pole by key or click: a pushed episode does not score the agent alone."""
+
+
 class Viewer:
     """Plays episodes in a window: time, speed, pause, keys, and what each frame shows."""
 
@@ -64,8 +86,12 @@ class Viewer:
         self.speed = SettingError.unless_between("speed", speed, MIN_SPEED, MAX_SPEED)
         self.episodes = episodes
         self.episode = 1
-        self.returns: list[float] = []
+        self.finished: list[Finished] = []
         self.paused = False
+        self.offscreen = False
+        """Drawn for a recording only: no clock to wait for, no keys to offer."""
+        self.hold_seconds = END_HOLD
+        self.pushes = 0
         self.running = True
         self.source: str | None = None
         self.frame_rate = FPS
@@ -93,7 +119,9 @@ class Viewer:
 
     @property
     def state(self) -> str:
-        """"paused" or "playing": which rows of the keymap apply."""
+        """"ended", "paused" or "playing": which rows of the keymap apply."""
+        if self.play.done:
+            return "ended"
         return "paused" if self.paused else "playing"
 
     def quit(self) -> None:
@@ -101,6 +129,10 @@ class Viewer:
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
+
+    def hold(self) -> None:
+        """Keep the finished episode on screen until space."""
+        self.paused = True
 
     def toggle_greedy(self) -> None:
         self.play.greedy = not self.play.greedy
@@ -127,6 +159,7 @@ class Viewer:
     def kick(self, direction: int) -> None:
         if not self.play.done:
             self.play.kick(direction)
+            self.pushes += 1
             self._kick = (direction, KICK_SHOWN)
 
     def change_speed(self, steps: int) -> None:
@@ -134,16 +167,13 @@ class Viewer:
         self.speed = min(MAX_SPEED, max(MIN_SPEED, self.speed * 2.0**steps))
 
     def single_step(self) -> None:
-        if self.play.done:
-            self.next_episode()
-        else:
-            self._step()
+        self._step()
 
     def _step(self) -> None:
         self.play.step()
         if self.play.done:
-            self.returns.append(self.play.episode_return)
-            self._hold = END_HOLD
+            self.finished.append(Finished(self.play.episode_return, self.play.steps, self.pushes))
+            self._hold = self.hold_seconds
 
     def save_screenshot(self) -> Path:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -170,22 +200,38 @@ class Viewer:
             self._env_time -= self.track.tau
             self._step()
 
+    @property
+    def last_episode(self) -> bool:
+        return self.episodes is not None and len(self.finished) >= self.episodes
+
     def next_episode(self) -> None:
-        if self.episodes is not None and len(self.returns) >= self.episodes:
+        """End the hold of a finished episode: the next one starts, or the run ends after the last."""
+        self.paused = False
+        if self.last_episode:
             self.running = False
             return
         self.episode += 1
         self.restart()
 
     def restart(self) -> None:
-        """Start the episode afresh (an unfinished one does not count among the returns)."""
+        """Start the episode afresh (an unfinished one does not count among the finished)."""
         self._env_time = 0.0
         self._hold = 0.0
+        self.pushes = 0
         if self.before_episode is not None:
             self.before_episode(self)
         self.play.reset()
 
     # -- what is shown ------------------------------------------------------------------
+
+    def hold_line(self) -> str | None:
+        """What the hold of a finished episode waits for: "next episode in 4 s · p holds · space continues"."""
+        if not self.play.done:
+            return None
+        if self.paused:
+            return f"paused · {NEXT.label} continues"
+        line = f"{'closing' if self.last_episode else 'next episode'} in {math.ceil(max(self._hold, 0.0))} s"
+        return line if self.offscreen else f"{line} · {HOLD.label} holds · {NEXT.label} continues"
 
     def scene(self) -> Scene:
         play = self.play
@@ -204,14 +250,15 @@ class Viewer:
             episode=self.episode,
             label=self.label,
             mode="greedy" if play.greedy else "sampled",
-            fps=self.measured_fps,
+            fps=None if self.offscreen else self.measured_fps,  # a recording's drawing speed is no one's frame rate
             speed=self.speed,
             paused=self.paused,
             source=self.source,
             value_units=play.scale.units,
             kick=self._kick[0],
             message=ended,
-            countdown=max(0.0, self._hold / END_HOLD) if play.done else None,
+            hint=self.hold_line(),
+            countdown=max(0.0, self._hold / self.hold_seconds) if play.done and not self.paused else None,
         )
 
     def run(
@@ -226,7 +273,8 @@ class Viewer:
         while self.running and (frames is None or self.frames < frames):
             for event in pygame.event.get():
                 self.handle(event)
-            elapsed = clock.tick(fps) / 1000
+            # off-screen nobody watches the clock: frames are drawn as fast as they can be
+            elapsed = clock.tick(0 if self.offscreen else fps) / 1000
             # a recording advances by exactly one frame's time, so it plays back at true speed
             self.advance(1 / fps if recorder or self.frames == 0 else elapsed)
             if on_frame is not None:
@@ -239,28 +287,38 @@ class Viewer:
                 recorder.add(screen)
             self.frames += 1
 
-    def summary(self) -> str:
-        if not self.returns:
-            return "no episode finished"
-        returns = np.array(self.returns)
-        return (
-            f"{len(returns)} episode{'s' if len(returns) > 1 else ''}: "
-            f"mean return {returns.mean():.1f}, std {returns.std():.1f}, min {returns.min():g}, max {returns.max():g}"
+    def summary(self) -> list[str]:
+        """The closing lines: each finished episode, then the mean over those nobody pushed."""
+        if not self.finished:
+            return []
+        lines = [f"episode {number}: return {done.episode_return:g}, length {done.length}, {pushed(done.pushes)}"
+                 for number, done in enumerate(self.finished, start=1)]
+        untouched = np.array([done.episode_return for done in self.finished if not done.pushes])
+        if not len(untouched):
+            lines.append(f"no untouched episode: every one of the {len(self.finished)} was pushed, so no mean")
+            return lines
+        lines.append(
+            f"mean return over {plural(len(untouched), 'untouched episode')}: {untouched.mean():.1f} "
+            f"(std {untouched.std():.1f}, min {untouched.min():g}, max {untouched.max():g})"
         )
+        return lines
+
+
+def pushed(pushes: int) -> str:
+    return f"pushed {plural(pushes, 'time')}" if pushes else "untouched"
 
 
 def run_watch(
     path: str | None, seed: int = 0, greedy: bool = True, speed: float = 1.0,
-    episodes: int | None = None, frames: int | None = None, record: str | None = None,
+    episodes: int | None = None, frames: int | None = None, record: str | None = None, force: bool = False,
 ) -> int:
     """`ac-play watch [CHECKPOINT]`: the checkpoint at `path` (the bundled agent when None) plays."""
+    recorder = GifRecorder(record, RECORD_FPS, force) if record is not None else None
     ckpt = checkpoint.load_or_bundled(path)
-    snapshot = Snapshot.from_checkpoint(ckpt)
-    recorder = GifRecorder(record, RECORD_FPS) if record else None
-    play = Playthrough(snapshot, seed, greedy=greedy)
+    play = Playthrough(Snapshot.from_checkpoint(ckpt), seed, greedy=greedy)
     viewer = Viewer(play, ckpt.name, speed, episodes)
-    open_window(f"ac-play watch: {ckpt.name}", WINDOW_SIZE, WATCH_ADVICE)
     try:
+        open_screen(viewer, recorder, bounded=episodes is not None or frames is not None)
         viewer.run(frames, recorder)
     except KeyboardInterrupt:
         pass
@@ -269,7 +327,28 @@ def run_watch(
         play.close()
     if recorder:
         recorder.close()
-        print(f"recorded {len(recorder.frames)} frames to {printable(str(recorder.path))}")
+        print(f"recorded {len(recorder.frames)} frames ({recorder.seconds:g} s) to {printable(str(recorder.path))}")
     shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
-    print(f"{printable(ckpt.name)}, {viewer.summary()}{shown}", flush=True)
+    print(f"{printable(ckpt.name)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
+    for line in viewer.summary():
+        print(f"  {line}", flush=True)
     return 0
+
+
+def open_screen(viewer: Viewer, recorder: GifRecorder | None, bounded: bool) -> None:
+    """The window; for a recording without a display, a screen nobody sees, and an episode budget if none was set."""
+    if recorder:
+        viewer.hold_seconds = RECORD_HOLD
+    try:
+        open_window(f"ac-play watch: {viewer.label}", WINDOW_SIZE, WATCH_ADVICE)
+        return
+    except NoDisplayError as exc:
+        if recorder is None:
+            raise
+        reason = exc.reason
+    open_offscreen(WINDOW_SIZE)
+    viewer.offscreen = True
+    if not bounded:
+        viewer.episodes = HEADLESS_EPISODES
+    budget = "" if bounded else f", {plural(HEADLESS_EPISODES, 'episode')} (--episodes sets how many)"
+    print(f"no display ({reason}): recording off-screen{budget}", flush=True)
