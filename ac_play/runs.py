@@ -13,16 +13,18 @@ import time
 from pathlib import Path
 
 from ac_play import checkpoint, files, metrics_log
-from ac_play.config import TrainConfig, preset
+from ac_play.config import HOT_SETTINGS, TrainConfig, preset
 from ac_play.errors import AcPlayError, printable
 from ac_play.runlock import RunLock
 from ac_play.snapshot import Snapshot
-from ac_play.training import EpisodeStats, Progress, Trainer
+from ac_play.training import EpisodeStats, Progress, Trainer, hot_settings
 
 BEST_SAVE_INTERVAL = 30.0
 """Seconds between writes of best.npz: a better agent reaches the disk within this long."""
 FINAL_SAVE_INTERVAL = 60.0
 """Seconds between writes of final.npz during a run; it is also written when the run is first solved."""
+CONFIG_LIMIT = 1 << 20
+"""Bytes of an old config.json read back for its changes (ours take a few hundred)."""
 RUN_FILES = ("config.json", "metrics.jsonl")
 """With any .npz, the files that make a folder a run's."""
 
@@ -123,7 +125,9 @@ class RunFolder:
             # what opening the folder changed, for the user to read ("" when nothing)
             self.note = continue_history(self.path, resumed) if continues(self.path, source) else ""
             self.best_running_reward = best_so_far(self.path)
-            write_config(self.path / "config.json", config)
+            self.in_force = hot_settings(config)
+            self.changes = settings_history(self.path, resumed, config)
+            write_config(self.path / "config.json", config, self.changes)
             self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")
         except BaseException:
             self.lock.release()
@@ -135,7 +139,8 @@ class RunFolder:
 
     def record(self, stats: EpisodeStats, trainer: Trainer) -> None:
         """One finished episode: a line of metrics, a copy of the agent if it is the best; then the saves due."""
-        self.metrics.add(json.dumps(stats.to_dict()) + "\n")
+        self.note_changes(stats.episode, trainer.config)
+        self.metrics.add(json.dumps({**stats.to_dict(), "settings": self.in_force}) + "\n")
         self.note_best(trainer)
         if stats.episode == trainer.progress.solved_at:
             self.final_due = True
@@ -144,6 +149,15 @@ class RunFolder:
 
     def flush(self) -> None:
         self.metrics.flush()
+
+    def note_changes(self, episode: int, config: TrainConfig) -> None:
+        """A change of lr, gamma or entropy goes into config.json, with the first episode trained under it."""
+        settings = hot_settings(config)
+        if settings == self.in_force:
+            return
+        self.changes += changes_between(self.in_force, settings, episode)
+        self.in_force = settings
+        write_config(self.path / "config.json", config, self.changes)
 
     def note_best(self, trainer: Trainer) -> None:
         """Keep a copy of the agent whenever the running reward beats the best so far."""
@@ -301,9 +315,49 @@ def best_so_far(path: Path) -> float:
         return float("-inf")
 
 
-def write_config(path: Path, config: TrainConfig) -> None:
-    """config.json, replaced atomically: a symlink at `path` is replaced, not followed."""
-    text = json.dumps(config.to_dict(), indent=2) + "\n"
+def changes_between(old: dict[str, float], new: dict[str, float], episode: int) -> list[dict]:
+    """config.json's record of each setting that differs: {episode, name, old, new}, `episode` the first under `new`."""
+    return [{"episode": episode, "name": name, "old": old[name], "new": new[name]}
+            for name in new if new[name] != old.get(name)]
+
+
+def settings_history(path: Path, resumed: Snapshot | None, config: TrainConfig) -> list[dict]:
+    """The changes a run's config.json starts with: none for a new run.
+
+    A resumed run records the flags that changed a setting of its checkpoint; resumed in place, it
+    first keeps the changes config.json recorded up to the checkpoint's episode.
+    """
+    if resumed is None:
+        return []
+    kept = []
+    if continues(path, resumed.source):
+        kept = [change for change in recorded_changes(path / "config.json") if change["episode"] <= resumed.episode]
+    return kept + changes_between(hot_settings(resumed.config), hot_settings(config), resumed.episode + 1)
+
+
+def recorded_changes(path: Path) -> list[dict]:
+    """The well-formed entries of config.json's `changes` (none from a file that is missing, damaged or older)."""
+    try:
+        fd = files.open_regular(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as config_file:
+            changes = json.loads(config_file.read(CONFIG_LIMIT)).get("changes", [])
+    except (OSError, files.NotRegularFile, ValueError, AttributeError, RecursionError):
+        return []
+    return [change for change in changes if is_change(change)] if isinstance(changes, list) else []
+
+
+def is_change(change) -> bool:
+    numbers = (int, float)
+    return (isinstance(change, dict) and type(change.get("episode")) is int and change.get("name") in HOT_SETTINGS
+            and isinstance(change.get("old"), numbers) and isinstance(change.get("new"), numbers))
+
+
+def write_config(path: Path, config: TrainConfig, changes: list[dict] | None = None) -> None:
+    """config.json (the settings in force, and the `changes` that led there), replaced atomically.
+
+    A symlink at `path` is replaced, not followed.
+    """
+    text = json.dumps({**config.to_dict(), "changes": changes or []}, indent=2) + "\n"
     try:
         files.replace_atomically(path, lambda out: out.write(text.encode("utf-8")))
     except OSError as exc:

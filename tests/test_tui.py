@@ -339,3 +339,48 @@ async def test_divergence_stops_training_with_the_reason_and_quit_still_saves(tm
         await press(app, "q")
         await wait_for(pilot, lambda: not app.is_running)
     assert checkpoint.load(tmp_path / "run" / "final.npz").meta["progress"]["episode"] == 2
+
+
+def run_files(folder) -> tuple[dict, list[dict]]:
+    """config.json and the lines of metrics.jsonl."""
+    lines = (folder / "metrics.jsonl").read_text().splitlines()
+    return json.loads((folder / "config.json").read_text()), [json.loads(line) for line in lines]
+
+
+@pilot_test
+async def test_a_value_applied_before_a_reset_carries_into_the_new_run(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_setting(pilot, app, "lr", "0.002")
+        await press(app, "escape")
+        first = app.session
+        await press(app, "r", "y")
+        await wait_for(pilot, lambda: app.session is not first)
+        assert app.query_one("#set-lr", Input).value == "0.002"
+        await press(app, "space")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates >= 3)
+        assert app.query_one("#set-lr", Input).value == "0.002"
+        trainer = app.session.trainer
+        assert trainer.config.lr == trainer.optimizer.lr == 0.002
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    config, lines = run_files(app.session.run_dir)
+    assert config["lr"] == 0.002 and config["changes"] == []
+    assert {line["settings"]["lr"] for line in lines} == {0.002}
+
+
+@pilot_test
+async def test_a_change_mid_run_reaches_config_json_and_the_metrics_lines(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        await settle_setting(pilot, app, "entropy", "0.01")
+        await press(app, "escape", "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 2)
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    config, lines = run_files(tmp_path / "run")
+    assert config["entropy"] == 0.01
+    assert config["changes"] == [{"episode": 2, "name": "entropy", "old": 0.0, "new": 0.01}]
+    assert [line["settings"]["entropy"] for line in lines] == [0.0, 0.01]

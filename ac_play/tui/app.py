@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from ac_play.config import HOT_SETTINGS, TrainConfig
+from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.evaluate import evaluate
 from ac_play.training import EpisodeStats
@@ -332,9 +332,11 @@ class TrainApp(App[Path | None]):
         except AcPlayError as exc:
             old = self.session.run_dir
             self.log_event(f"the previous run could not be saved completely: {exc}")
-        hot = {name: getattr(self.session.trainer.config, name) for name in HOT_SETTINGS}
-        config = TrainConfig.from_dict({**self.session.base_config.to_dict(), **hot})
+        # a value applied with Enter carries into the new run, even one still waiting for an update
+        chosen = self.session.trainer.chosen_settings()
+        config = TrainConfig.from_dict({**self.session.base_config.to_dict(), **chosen})
         self.session = TrainingSession(config, None, None, root=self.session.run_dir.parent)
+        self.query_one(SettingsPanel).show_settings(config)
         self.history = []
         self.query_one(ReturnChart).clear()
         for spark in self.query(MetricSpark):

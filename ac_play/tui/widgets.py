@@ -13,8 +13,10 @@ from textual.widgets import Input, Label, RichLog, Static
 
 from ac_play.config import HOT_SETTINGS, TrainConfig
 from ac_play.errors import AcPlayError
-from ac_play.training import EpisodeStats, Progress
+from ac_play.training import EpisodeStats, Progress, hot_settings
 
+HINT = "click a value, Enter sets"
+"""The settings' note when there is nothing to report."""
 RATE_WINDOW = 2.0
 """Seconds of history behind episodes/s and steps/s."""
 
@@ -42,7 +44,7 @@ class SettingsPanel(Vertical):
     def __init__(self, config: TrainConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.in_force = {name: getattr(config, name) for name in HOT_SETTINGS}
+        self.in_force = hot_settings(config)
 
     def compose(self) -> ComposeResult:
         c = self.config
@@ -52,7 +54,7 @@ class SettingsPanel(Vertical):
             with Horizontal(classes="hot"):
                 yield Label(name, classes="hot-name")
                 yield Input(f"{getattr(c, name):g}", id=f"set-{name}", select_on_focus=False)
-        yield Label("click a value, Enter sets", id="setting-note")
+        yield Label(HINT, id="setting-note")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -62,6 +64,13 @@ class SettingsPanel(Vertical):
         # text typed but never applied with Enter must not look like the value in force
         name = event.input.id.removeprefix("set-")
         event.input.value = f"{self.in_force[name]:g}"
+
+    def show_settings(self, config: TrainConfig) -> None:
+        """A new run's settings (after a reset): the fields show its values, nothing else."""
+        self.in_force = hot_settings(config)
+        for name, value in self.in_force.items():
+            self.query_one(f"#set-{name}", Input).value = f"{value:g}"
+        self.note(HINT, "")
 
     def accepted(self, name: str, value: float) -> None:
         self.in_force[name] = value
