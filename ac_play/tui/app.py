@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from ac_play.config import TrainConfig
-from ac_play.errors import AcPlayError
+from ac_play.errors import AcPlayError, SettingError
 from ac_play.evaluate import evaluate
 from ac_play.training import EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
@@ -300,9 +300,10 @@ class TrainApp(App[Path | None]):
             value = parse_setting(change.name, change.text)
             self.session.trainer.set_hyperparameters(**{change.name: value})
         except AcPlayError as exc:
-            reason = str(exc)
+            # the panel and the log name the setting already: the reason alone follows
+            reason = exc.reason if isinstance(exc, SettingError) and exc.field == change.name else str(exc)
             panel.rejected(change.name, reason)
-            self.log_event(f"rejected {change.name} {change.text!r}: {reason}")
+            self.log_event(f"rejected {change.name}: {reason}")
         else:
             panel.accepted(change.name, value)
             self.log_event(f"{change.name} set to {value:g} (applies at the next update)")
