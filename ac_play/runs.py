@@ -12,8 +12,8 @@ import os
 import time
 from pathlib import Path
 
-from ac_play import checkpoint, files, metrics_log
-from ac_play.config import HOT_SETTINGS, TrainConfig, preset
+from ac_play import checkpoint, files, metrics_log, setting_changes
+from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError, printable
 from ac_play.runlock import RunLock
 from ac_play.snapshot import Snapshot
@@ -23,8 +23,6 @@ BEST_SAVE_INTERVAL = 30.0
 """Seconds between writes of best.npz: a better agent reaches the disk within this long."""
 FINAL_SAVE_INTERVAL = 60.0
 """Seconds between writes of final.npz during a run; it is also written when the run is first solved."""
-CONFIG_LIMIT = 1 << 20
-"""Bytes of an old config.json read back for its changes (ours take a few hundred)."""
 RUN_FILES = ("config.json", "metrics.jsonl")
 """With any .npz, the files that make a folder a run's."""
 
@@ -107,9 +105,12 @@ class RunFolder:
 
     def __init__(
         self, path: str | Path, config: TrainConfig, resumed: Snapshot | None = None,
-        best_interval: float | None = None, final_interval: float | None = None,
+        best_interval: float | None = None, final_interval: float | None = None, created: bool = False,
     ):
         self.path = Path(path)
+        # ours to remove if no episode is ever recorded: made here, or by the caller (`new_run_dir`)
+        self.created = created or not self.path.exists()
+        self.recorded = False
         self.best_interval = BEST_SAVE_INTERVAL if best_interval is None else best_interval
         self.final_interval = FINAL_SAVE_INTERVAL if final_interval is None else final_interval
         try:
@@ -126,7 +127,8 @@ class RunFolder:
             self.note = continue_history(self.path, resumed) if continues(self.path, source) else ""
             self.best_running_reward = best_so_far(self.path)
             self.in_force = hot_settings(config)
-            self.changes = settings_history(self.path, resumed, config)
+            in_place = continues(self.path, source)
+            self.changes = setting_changes.at_start(self.path / "config.json", resumed, config, in_place)
             write_config(self.path / "config.json", config, self.changes)
             self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")
         except BaseException:
@@ -139,6 +141,7 @@ class RunFolder:
 
     def record(self, stats: EpisodeStats, trainer: Trainer) -> None:
         """One finished episode: a line of metrics, a copy of the agent if it is the best; then the saves due."""
+        self.recorded = True
         self.note_changes(stats.episode, trainer.config)
         self.metrics.add(json.dumps({**stats.to_dict(), "settings": self.in_force}) + "\n")
         self.note_best(trainer)
@@ -155,7 +158,7 @@ class RunFolder:
         settings = hot_settings(config)
         if settings == self.in_force:
             return
-        self.changes += changes_between(self.in_force, settings, episode)
+        self.changes += setting_changes.between(self.in_force, settings, episode)
         self.in_force = settings
         write_config(self.path / "config.json", config, self.changes)
 
@@ -215,6 +218,29 @@ class RunFolder:
         if errors:
             raise SaveError(errors, final)
         return final
+
+    @property
+    def unused(self) -> bool:
+        """Whether this run made the folder and recorded no episode in it: nothing there is worth keeping."""
+        return self.created and not self.recorded
+
+    def discard(self, trainer: Trainer) -> None:
+        """Instead of `finish` for an unused folder: let it go and remove it, so no empty run is left behind.
+
+        Only the files opening it wrote go (config.json, the empty metrics.jsonl, the lock); a folder
+        that holds anything else stays.
+        """
+        try:
+            self.close(trainer)
+        finally:
+            for name in RUN_FILES:
+                entry = self.path / name
+                if entry.is_file() and not entry.is_symlink() and (name != "metrics.jsonl" or not entry.stat().st_size):
+                    entry.unlink()
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass  # something not ours is in it
 
     def close(self, trainer: Trainer) -> None:
         """Close the files and envs and release the lock, writing nothing more."""
@@ -313,43 +339,6 @@ def best_so_far(path: Path) -> float:
         return Snapshot.from_checkpoint(checkpoint.load(best)).progress.running_reward
     except checkpoint.CheckpointError:  # a damaged best.npz sets no bar: the next best replaces it
         return float("-inf")
-
-
-def changes_between(old: dict[str, float], new: dict[str, float], episode: int) -> list[dict]:
-    """config.json's record of each setting that differs: {episode, name, old, new}, `episode` the first under `new`."""
-    return [{"episode": episode, "name": name, "old": old[name], "new": new[name]}
-            for name in new if new[name] != old.get(name)]
-
-
-def settings_history(path: Path, resumed: Snapshot | None, config: TrainConfig) -> list[dict]:
-    """The changes a run's config.json starts with: none for a new run.
-
-    A resumed run records the flags that changed a setting of its checkpoint; resumed in place, it
-    first keeps the changes config.json recorded up to the checkpoint's episode.
-    """
-    if resumed is None:
-        return []
-    kept = []
-    if continues(path, resumed.source):
-        kept = [change for change in recorded_changes(path / "config.json") if change["episode"] <= resumed.episode]
-    return kept + changes_between(hot_settings(resumed.config), hot_settings(config), resumed.episode + 1)
-
-
-def recorded_changes(path: Path) -> list[dict]:
-    """The well-formed entries of config.json's `changes` (none from a file that is missing, damaged or older)."""
-    try:
-        fd = files.open_regular(path, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as config_file:
-            changes = json.loads(config_file.read(CONFIG_LIMIT)).get("changes", [])
-    except (OSError, files.NotRegularFile, ValueError, AttributeError, RecursionError):
-        return []
-    return [change for change in changes if is_change(change)] if isinstance(changes, list) else []
-
-
-def is_change(change) -> bool:
-    numbers = (int, float)
-    return (isinstance(change, dict) and type(change.get("episode")) is int and change.get("name") in HOT_SETTINGS
-            and isinstance(change.get("old"), numbers) and isinstance(change.get("new"), numbers))
 
 
 def write_config(path: Path, config: TrainConfig, changes: list[dict] | None = None) -> None:

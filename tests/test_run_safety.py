@@ -265,8 +265,8 @@ def test_headless_sigterm_and_sighup_save_and_exit_with_the_signal_code(tmp_path
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
-def test_tui_sigterm_and_sighup_quit_as_q_does_and_exit_with_the_signal_code(tmp_path, signal_name, code):
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_tui_sigterm_sighup_and_sigint_quit_as_q_does_and_exit_with_the_signal_code(tmp_path, signal_name, code):
     import fcntl
     import pty
     import struct

@@ -447,3 +447,57 @@ async def test_the_footer_shows_enter_and_esc_while_a_setting_has_focus(tmp_path
         await press(app, "escape")
         await pilot.pause()
         assert app.focused is None and footer_keys(app) == keys
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+@pilot_test
+async def test_quitting_before_any_training_leaves_no_run_folder(tmp_path, key):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), root=tmp_path / "runs"))
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.session.run_dir.is_dir()
+        await press(app, key)
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.return_value is None and app.session.discarded
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+@pilot_test
+async def test_a_reset_removes_the_untrained_run_and_quitting_the_untrained_new_one_removes_it_too(tmp_path):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), root=tmp_path / "runs"))
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.session
+        await press(app, "r", "y")
+        await wait_for(pilot, lambda: app.session is not first)
+        assert first.discarded  # its name may come again: the new run is made in the same second
+        assert list((tmp_path / "runs").iterdir()) == [app.session.run_dir]
+        assert "the previous run had no episodes, so its folder was removed" in log_text(app)
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+@pilot_test
+async def test_quitting_untrained_keeps_a_folder_that_existed_before(tmp_path):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), out=tmp_path))  # --out an existing, empty folder
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert (tmp_path / "final.npz").is_file() and (tmp_path / "config.json").is_file()
+
+
+@pilot_test
+async def test_quitting_untrained_after_a_resume_in_place_keeps_the_run(tmp_path):
+    trained = make_app(tmp_path)
+    async with trained.run_test(size=SIZE) as pilot:
+        await press(trained, "n")
+        await wait_for(pilot, lambda: trained.session.trainer.progress.updates == 1)
+        await press(trained, "q")
+        await wait_for(pilot, lambda: not trained.is_running)
+    run = tmp_path / "run"
+    resumed = Snapshot.from_checkpoint(checkpoint.load(run / "final.npz"))
+    app = TrainApp(TrainingSession(resumed.config, resumed, run))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert sorted(p.name for p in run.iterdir()) == ["best.npz", "config.json", "final.npz", "metrics.jsonl"]
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1

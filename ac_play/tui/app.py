@@ -49,13 +49,17 @@ class TrainApp(App[Path | None]):
         Binding("s", "save", "Save", tooltip="save a checkpoint now (the log says where)"),
         Binding("e", "evaluate", "Eval",
                 tooltip=f"evaluate the current policy over {EVAL_EPISODES} greedy episodes, in the background"),
-        Binding("r", "reset", "Reset", tooltip="reset to a fresh agent (asks first; the current run is saved)"),
+        Binding("r", "reset", "Reset", tooltip="reset to a fresh agent (asks first; a trained run is saved)"),
         Binding("w", "window", "Window", tooltip="open or close the pygame window with the current policy"),
         Binding("question_mark", "help", "Help", key_display="?",
                 tooltip="what the actor, critic, advantage and running reward are; the keys"),
-        Binding("q", "quit", "Quit", tooltip="save final.npz and the metrics, then quit"),
-        Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True, key_display="ctrl+c"),
-        Binding("escape", "leave_setting", show=False, key_display="Esc", tooltip="in a setting: back to the keys"),
+        Binding("q", "quit", "Quit",
+                tooltip="save final.npz and the metrics, then quit (a new run never trained leaves no folder)"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True,
+                tooltip="as q, then exit with 130, as Ctrl-C does headless"),
+        Binding("escape", "leave_setting", show=False, key_display="Esc",
+                tooltip="in a setting: drop the value typed, back to the keys"),
     ]
     """The keys: the footer, the help screen, the command palette and the README's table all come from here."""
 
@@ -70,6 +74,8 @@ class TrainApp(App[Path | None]):
         self.state = "ready"
         self.quitting = False
         self.signalled = False
+        self.interrupted = False
+        """Whether ctrl+c ended the app: the terminal sends it as a key, not as SIGINT."""
         self.event_loop: asyncio.AbstractEventLoop | None = None
         self.live = LiveLink(self)
         self.sub_title = str(session.run_dir)
@@ -328,10 +334,10 @@ class TrainApp(App[Path | None]):
         if not yes:
             self.log_event("reset cancelled")
             return
+        old = self.session
         try:
-            old = await self.stop_training()
+            await self.stop_training()
         except AcPlayError as exc:
-            old = self.session.run_dir
             self.log_event(f"the previous run could not be saved completely: {exc}")
         # a value applied with Enter carries into the new run, even one still waiting for an update
         chosen = self.session.trainer.chosen_settings()
@@ -345,7 +351,9 @@ class TrainApp(App[Path | None]):
         self.query_one(StatsPanel).reset()
         self.query_one(CartPolePanel).restart()
         self.sub_title = str(self.session.run_dir)
-        self.log_event(f"reset: the previous run is saved in {old}; new run folder {self.session.run_dir}")
+        previous = ("had no episodes, so its folder was removed" if old.discarded
+                    else f"is saved in {old.run_dir}")
+        self.log_event(f"reset: the previous run {previous}; new run folder {self.session.run_dir}")
         self.session.trainer.pause()
         self.set_state("ready")
         self.start_worker()
@@ -366,6 +374,11 @@ class TrainApp(App[Path | None]):
         except AcPlayError:
             final = None  # the session keeps the error; run_tui reports it once the terminal is back
         self.exit(final)
+
+    async def action_interrupt(self) -> None:
+        """ctrl+c: quit as q does; the exit code then says it was interrupted."""
+        self.interrupted = True
+        await self.action_quit()
 
     def quit_on_signal(self) -> None:
         """SIGTERM or SIGHUP: quit as q does, saving the run.
