@@ -74,8 +74,7 @@ class TrainApp(App[Path | None]):
         self.state = "ready"
         self.quitting = False
         self.signalled = False
-        self.interrupted = False
-        """Whether ctrl+c ended the app: the terminal sends it as a key, not as SIGINT."""
+        self.interrupted = False  # by ctrl+c, which the terminal sends as a key, not as SIGINT
         self.event_loop: asyncio.AbstractEventLoop | None = None
         self.live = LiveLink(self)
         self.sub_title = str(session.run_dir)
@@ -351,8 +350,7 @@ class TrainApp(App[Path | None]):
         self.query_one(StatsPanel).reset()
         self.query_one(CartPolePanel).restart()
         self.sub_title = str(self.session.run_dir)
-        previous = ("had no episodes, so its folder was removed" if old.discarded
-                    else f"is saved in {old.run_dir}")
+        previous = "had no episodes, so its folder was removed" if old.discarded else f"is saved in {old.run_dir}"
         self.log_event(f"reset: the previous run {previous}; new run folder {self.session.run_dir}")
         self.session.trainer.pause()
         self.set_state("ready")
@@ -381,7 +379,7 @@ class TrainApp(App[Path | None]):
         await self.action_quit()
 
     def quit_on_signal(self) -> None:
-        """SIGTERM or SIGHUP: quit as q does, saving the run.
+        """SIGTERM, SIGHUP or SIGINT: quit as q does, saving the run.
 
         Called by the signal handler between two bytecodes of the main thread, which is the event
         loop's: it only hands the work to the loop (call_soon_threadsafe is safe there).
