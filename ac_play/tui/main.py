@@ -46,8 +46,9 @@ def run_tui(
         signals.received = signal.SIGINT  # ctrl+c came as a key: end as the signal it stands for
     final = None if session.discarded else session.run_dir / "final.npz"
     if signals.received is not None and final is not None:  # headless's closing lines, in its order
-        print(f"interrupted at episode {session.trainer.progress.episode} by {signals.name}; "
-              f"checkpoint saved to {printable(str(final))}", file=sys.stderr)
+        # the summary's checkpoint line names the file: once is enough
+        print(f"interrupted at episode {session.trainer.progress.episode} by {signals.name}; {final.name} saved",
+              file=sys.stderr)
     print(summary(session.trainer.progress, final))
     if session.discarded:
         print(f"no episode was trained, so the new run folder {printable(str(session.run_dir))} was removed")
