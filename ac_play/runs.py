@@ -12,12 +12,12 @@ import os
 import time
 from pathlib import Path
 
-from ac_play import checkpoint, files, metrics_log
+from ac_play import checkpoint, files, metrics_log, setting_changes
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError, printable
 from ac_play.runlock import RunLock
 from ac_play.snapshot import Snapshot
-from ac_play.training import EpisodeStats, Progress, Trainer
+from ac_play.training import EpisodeStats, Progress, Trainer, hot_settings
 
 BEST_SAVE_INTERVAL = 30.0
 """Seconds between writes of best.npz: a better agent reaches the disk within this long."""
@@ -105,9 +105,12 @@ class RunFolder:
 
     def __init__(
         self, path: str | Path, config: TrainConfig, resumed: Snapshot | None = None,
-        best_interval: float | None = None, final_interval: float | None = None,
+        best_interval: float | None = None, final_interval: float | None = None, created: bool = False,
     ):
         self.path = Path(path)
+        # ours to remove if no episode is ever recorded: made here, or by the caller (`new_run_dir`)
+        self.created = created or not self.path.exists()
+        self.recorded = False
         self.best_interval = BEST_SAVE_INTERVAL if best_interval is None else best_interval
         self.final_interval = FINAL_SAVE_INTERVAL if final_interval is None else final_interval
         try:
@@ -123,7 +126,10 @@ class RunFolder:
             # what opening the folder changed, for the user to read ("" when nothing)
             self.note = continue_history(self.path, resumed) if continues(self.path, source) else ""
             self.best_running_reward = best_so_far(self.path)
-            write_config(self.path / "config.json", config)
+            self.in_force = hot_settings(config)
+            in_place = continues(self.path, source)
+            self.changes = setting_changes.at_start(self.path / "config.json", resumed, config, in_place)
+            write_config(self.path / "config.json", config, self.changes)
             self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")
         except BaseException:
             self.lock.release()
@@ -135,7 +141,9 @@ class RunFolder:
 
     def record(self, stats: EpisodeStats, trainer: Trainer) -> None:
         """One finished episode: a line of metrics, a copy of the agent if it is the best; then the saves due."""
-        self.metrics.add(json.dumps(stats.to_dict()) + "\n")
+        self.recorded = True
+        self.note_changes(stats.episode, trainer.config)
+        self.metrics.add(json.dumps({**stats.to_dict(), "settings": self.in_force}) + "\n")
         self.note_best(trainer)
         if stats.episode == trainer.progress.solved_at:
             self.final_due = True
@@ -144,6 +152,15 @@ class RunFolder:
 
     def flush(self) -> None:
         self.metrics.flush()
+
+    def note_changes(self, episode: int, config: TrainConfig) -> None:
+        """A change of lr, gamma or entropy goes into config.json, with the first episode trained under it."""
+        settings = hot_settings(config)
+        if settings == self.in_force:
+            return
+        self.changes += setting_changes.between(self.in_force, settings, episode)
+        self.in_force = settings
+        write_config(self.path / "config.json", config, self.changes)
 
     def note_best(self, trainer: Trainer) -> None:
         """Keep a copy of the agent whenever the running reward beats the best so far."""
@@ -201,6 +218,29 @@ class RunFolder:
         if errors:
             raise SaveError(errors, final)
         return final
+
+    @property
+    def unused(self) -> bool:
+        """Whether this run made the folder and recorded no episode in it: nothing there is worth keeping."""
+        return self.created and not self.recorded
+
+    def discard(self, trainer: Trainer) -> None:
+        """Instead of `finish` for an unused folder: let it go and remove it, so no empty run is left behind.
+
+        Only the files opening it wrote go (config.json, the empty metrics.jsonl, the lock); a folder
+        that holds anything else stays.
+        """
+        try:
+            self.close(trainer)
+        finally:
+            for name in RUN_FILES:
+                entry = self.path / name
+                if entry.is_file() and not entry.is_symlink() and (name != "metrics.jsonl" or not entry.stat().st_size):
+                    entry.unlink()
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass  # something not ours is in it
 
     def close(self, trainer: Trainer) -> None:
         """Close the files and envs and release the lock, writing nothing more."""
@@ -301,9 +341,12 @@ def best_so_far(path: Path) -> float:
         return float("-inf")
 
 
-def write_config(path: Path, config: TrainConfig) -> None:
-    """config.json, replaced atomically: a symlink at `path` is replaced, not followed."""
-    text = json.dumps(config.to_dict(), indent=2) + "\n"
+def write_config(path: Path, config: TrainConfig, changes: list[dict] | None = None) -> None:
+    """config.json (the settings in force, and the `changes` that led there), replaced atomically.
+
+    A symlink at `path` is replaced, not followed.
+    """
+    text = json.dumps({**config.to_dict(), "changes": changes or []}, indent=2) + "\n"
     try:
         files.replace_atomically(path, lambda out: out.write(text.encode("utf-8")))
     except OSError as exc:

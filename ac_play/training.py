@@ -116,6 +116,11 @@ def in_bytes(size: int) -> str:
     return f"{digits} {units[power]}"
 
 
+def hot_settings(config: TrainConfig) -> dict[str, float]:
+    """The config's values of the settings that may change while training runs (HOT_SETTINGS)."""
+    return {name: getattr(config, name) for name in HOT_SETTINGS}
+
+
 class Trainer:
     """Trains one agent on one environment, one batch of episodes per update.
 
@@ -186,6 +191,11 @@ class Trainer:
         trial.validate()
         with self._control:
             self._pending.update(values)
+
+    def chosen_settings(self) -> dict[str, float]:
+        """lr, gamma and entropy as last chosen: those in force, updated by any still waiting for the next update."""
+        with self._control:
+            return {**hot_settings(self.config), **self._pending}
 
     def _wait_for_turn(self) -> bool:
         """Block while paused; False once stopped."""

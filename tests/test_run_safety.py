@@ -265,8 +265,8 @@ def test_headless_sigterm_and_sighup_save_and_exit_with_the_signal_code(tmp_path
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
-def test_tui_sigterm_and_sighup_quit_as_q_does_and_exit_with_the_signal_code(tmp_path, signal_name, code):
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_tui_sigterm_sighup_and_sigint_quit_as_q_does_and_exit_with_the_signal_code(tmp_path, signal_name, code):
     import fcntl
     import pty
     import struct
@@ -293,7 +293,7 @@ def test_tui_sigterm_and_sighup_quit_as_q_does_and_exit_with_the_signal_code(tmp
         if process.poll() is None:
             process.kill()
     assert process.returncode == code, screen[-2000:]
-    assert f"by {signal_name}; checkpoint saved to {tmp_path / 'final.npz'}" in screen
+    assert f"by {signal_name}; final.npz saved" in screen and f"checkpoint: {tmp_path / 'final.npz'}" in screen
     episodes = progress_of(tmp_path / "final.npz")["episode"]
     assert episodes > 0 and episodes_in(tmp_path / "metrics.jsonl") == list(range(1, episodes + 1))
     assert leftovers(tmp_path) == []

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from textual import events
 from textual.widgets import Input
+from textual.widgets._footer import FooterKey
 
 from ac_play import checkpoint
 from ac_play.config import TrainConfig
@@ -139,7 +140,7 @@ async def settle_setting(pilot, app, name: str, text: str) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "reason"),
     [
-        ("lr", "abc", "not a number"),
+        ("lr", "abc", "'abc' is not a number"),
         ("gamma", "1.5", "gamma must be in (0, 1]"),
         ("entropy", "-0.1", "zero or positive"),
     ],
@@ -339,3 +340,164 @@ async def test_divergence_stops_training_with_the_reason_and_quit_still_saves(tm
         await press(app, "q")
         await wait_for(pilot, lambda: not app.is_running)
     assert checkpoint.load(tmp_path / "run" / "final.npz").meta["progress"]["episode"] == 2
+
+
+def run_files(folder) -> tuple[dict, list[dict]]:
+    """config.json and the lines of metrics.jsonl."""
+    lines = (folder / "metrics.jsonl").read_text().splitlines()
+    return json.loads((folder / "config.json").read_text()), [json.loads(line) for line in lines]
+
+
+@pilot_test
+async def test_a_value_applied_before_a_reset_carries_into_the_new_run(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_setting(pilot, app, "lr", "0.002")
+        await press(app, "escape")
+        first = app.session
+        await press(app, "r", "y")
+        await wait_for(pilot, lambda: app.session is not first)
+        assert app.query_one("#set-lr", Input).value == "0.002"
+        await press(app, "space")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates >= 3)
+        assert app.query_one("#set-lr", Input).value == "0.002"
+        trainer = app.session.trainer
+        assert trainer.config.lr == trainer.optimizer.lr == 0.002
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    config, lines = run_files(app.session.run_dir)
+    assert config["lr"] == 0.002 and config["changes"] == []
+    assert {line["settings"]["lr"] for line in lines} == {0.002}
+
+
+@pilot_test
+async def test_a_change_mid_run_reaches_config_json_and_the_metrics_lines(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        await settle_setting(pilot, app, "entropy", "0.01")
+        await press(app, "escape", "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 2)
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    config, lines = run_files(tmp_path / "run")
+    assert config["entropy"] == 0.01
+    assert config["changes"] == [{"episode": 2, "name": "entropy", "old": 0.0, "new": 0.01}]
+    assert [line["settings"]["entropy"] for line in lines] == [0.0, 0.01]
+
+
+def drawn_lines(widget) -> list[str]:
+    """The lines a widget draws on the screen, as plain text."""
+    return ["".join(segment.text for segment in widget.render_line(y)).rstrip() for y in range(widget.region.height)]
+
+
+def footer_keys(app: TrainApp) -> list[tuple[str, str]]:
+    return [(key.key_display, key.description) for key in app.query(FooterKey)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize(
+    ("name", "text", "note", "logged"),
+    [
+        ("gamma", "1.5", "gamma must be in (0, 1], not 1.5; stays 0.99", "rejected gamma: must be in (0, 1], not 1.5"),
+        ("entropy", "-0.25", "entropy must be zero or positive, not -0.25; stays 0",
+         "rejected entropy: must be zero or positive, not -0.25"),
+        ("entropy", "abc", "entropy 'abc' is not a number; stays 0", "rejected entropy: 'abc' is not a number"),
+        ("lr", "0.001 per step", "lr '0.001 per st…' is not a number; stays 0.005",
+         "rejected lr: '0.001 per st…' is not a number"),
+    ],
+)
+@pilot_test
+async def test_a_refused_value_is_explained_in_full_inside_the_panel(tmp_path, size, name, text, note, logged):
+    app = make_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle_setting(pilot, app, name, text)
+        await pilot.pause()
+        label, panel = app.query_one("#setting-note"), app.query_one("#settings")
+        assert " ".join(drawn_lines(label)) == note
+        assert panel.content_region.contains_region(label.region)
+        assert app.query_one("#cartpole").region.bottom <= size[1] - 1  # above the footer: nothing pushed off
+        assert logged in log_text(app) and f"{name}: {name}" not in log_text(app)
+
+
+@pilot_test
+async def test_typing_after_a_refused_value_replaces_it(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_setting(pilot, app, "lr", "0.0020.005")
+        field = app.query_one("#set-lr", Input)
+        assert field.value == "0.005"
+        await press(app, *"0.002", "enter")
+        await pilot.pause()
+        assert field.value == "0.002"
+        assert "lr = 0.002 from the next update" in shown(app, "#setting-note")
+
+
+@pilot_test
+async def test_the_footer_shows_enter_and_esc_while_a_setting_has_focus(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert ("space", "Run/Pause") in keys and ("q", "Quit") in keys
+        await pilot.click(app.query_one("#set-gamma", Input))
+        await pilot.pause()
+        assert footer_keys(app) == [("Enter", "Apply"), ("Esc", "Cancel")]
+        await press(app, "escape")
+        await pilot.pause()
+        assert app.focused is None and footer_keys(app) == keys
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+@pilot_test
+async def test_quitting_before_any_training_leaves_no_run_folder(tmp_path, key):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), root=tmp_path / "runs"))
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.session.run_dir.is_dir()
+        await press(app, key)
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.return_value is None and app.session.discarded
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+@pilot_test
+async def test_a_reset_removes_the_untrained_run_and_quitting_the_untrained_new_one_removes_it_too(tmp_path):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), root=tmp_path / "runs"))
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.session
+        await press(app, "r", "y")
+        await wait_for(pilot, lambda: app.session is not first)
+        assert first.discarded  # its name may come again: the new run is made in the same second
+        assert list((tmp_path / "runs").iterdir()) == [app.session.run_dir]
+        assert "the previous run had no episodes, so its folder was removed" in log_text(app)
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+@pilot_test
+async def test_quitting_untrained_keeps_a_folder_that_existed_before(tmp_path):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), out=tmp_path))  # --out an existing, empty folder
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert (tmp_path / "final.npz").is_file() and (tmp_path / "config.json").is_file()
+
+
+@pilot_test
+async def test_quitting_untrained_after_a_resume_in_place_keeps_the_run(tmp_path):
+    trained = make_app(tmp_path)
+    async with trained.run_test(size=SIZE) as pilot:
+        await press(trained, "n")
+        await wait_for(pilot, lambda: trained.session.trainer.progress.updates == 1)
+        await press(trained, "q")
+        await wait_for(pilot, lambda: not trained.is_running)
+    run = tmp_path / "run"
+    resumed = Snapshot.from_checkpoint(checkpoint.load(run / "final.npz"))
+    app = TrainApp(TrainingSession(resumed.config, resumed, run))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert sorted(p.name for p in run.iterdir()) == ["best.npz", "config.json", "final.npz", "metrics.jsonl"]
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1

@@ -32,30 +32,53 @@ def read_until(fd: int, seconds: float) -> bytes:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-@pytest.mark.parametrize("quit_key", [b"q", b"\x03"])  # q, and ctrl+c as a terminal sends it
-def test_in_a_real_terminal_quitting_saves_the_run_and_prints_where(tmp_path, quit_key):
-    import fcntl
-    import pty
-    import struct
-    import termios
-
+@pytest.mark.parametrize("quit_key, code", [(b"q", 0), (b"\x03", 130)])  # q, and ctrl+c as a terminal sends it
+def test_in_a_real_terminal_quitting_saves_the_run_and_prints_where(tmp_path, quit_key, code):
     out = tmp_path / "run"
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: ac-play on a 100x30 terminal
-        os.environ["TERM"] = "xterm-256color"
-        os.execv(sys.executable, [sys.executable, "-m", "ac_play", "train", "--hidden", "16", "--out", str(out)])
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    pid, fd = start_in_a_terminal("--hidden", "16", "--out", str(out))
     read_until(fd, 4.0)
     os.write(fd, b" ")
     read_until(fd, 1.0)
     os.write(fd, quit_key)
     screen = read_until(fd, 6.0).decode(errors="replace")
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert os.waitstatus_to_exitcode(status) == code
     assert f"checkpoint: {out / 'final.npz'}" in screen
     episodes = checkpoint.load(out / "final.npz").meta["progress"]["episode"]
     assert episodes > 0
     assert len((out / "metrics.jsonl").read_text().splitlines()) == episodes
+    interrupted = f"interrupted at episode {episodes} by SIGINT; final.npz saved"
+    assert (interrupted in screen) == (code == 130)
+
+
+def start_in_a_terminal(*flags: str) -> tuple[int, int]:
+    """`ac-play train FLAGS` on a 100x30 pseudo-terminal: its pid and the terminal's descriptor."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [sys.executable, "-m", "ac_play", "train", *flags])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    return pid, fd
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("quit_key, code", [(b"q", 0), (b"\x03", 130)])
+def test_in_a_real_terminal_quitting_before_training_leaves_no_run_folder(tmp_path, monkeypatch, quit_key, code):
+    monkeypatch.chdir(tmp_path)  # the default run folder goes under ./runs
+    pid, fd = start_in_a_terminal("--hidden", "16")
+    read_until(fd, 4.0)
+    os.write(fd, quit_key)
+    screen = read_until(fd, 6.0).decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == code
+    assert list((tmp_path / "runs").iterdir()) == []
+    assert "checkpoint: not written" in screen
+    assert "no episode was trained, so the new run folder runs/" in screen and "was removed" in screen
 
 
 def test_json_without_headless_is_refused_with_a_sentence(cli, tmp_path):

@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from ac_play.config import HOT_SETTINGS, TrainConfig
-from ac_play.errors import AcPlayError
+from ac_play.config import TrainConfig
+from ac_play.errors import AcPlayError, SettingError
 from ac_play.evaluate import evaluate
 from ac_play.training import EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
@@ -49,13 +49,17 @@ class TrainApp(App[Path | None]):
         Binding("s", "save", "Save", tooltip="save a checkpoint now (the log says where)"),
         Binding("e", "evaluate", "Eval",
                 tooltip=f"evaluate the current policy over {EVAL_EPISODES} greedy episodes, in the background"),
-        Binding("r", "reset", "Reset", tooltip="reset to a fresh agent (asks first; the current run is saved)"),
+        Binding("r", "reset", "Reset", tooltip="reset to a fresh agent (asks first; a trained run is saved)"),
         Binding("w", "window", "Window", tooltip="open or close the pygame window with the current policy"),
         Binding("question_mark", "help", "Help", key_display="?",
                 tooltip="what the actor, critic, advantage and running reward are; the keys"),
-        Binding("q", "quit", "Quit", tooltip="save final.npz and the metrics, then quit"),
-        Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True, key_display="ctrl+c"),
-        Binding("escape", "leave_setting", show=False, key_display="Esc", tooltip="in a setting: back to the keys"),
+        Binding("q", "quit", "Quit",
+                tooltip="save final.npz and the metrics, then quit (a new run never trained leaves no folder)"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True,
+                tooltip="as q, then exit with 130, as Ctrl-C does headless"),
+        Binding("escape", "leave_setting", show=False, key_display="Esc",
+                tooltip="in a setting: drop the value typed, back to the keys"),
     ]
     """The keys: the footer, the help screen, the command palette and the README's table all come from here."""
 
@@ -70,6 +74,7 @@ class TrainApp(App[Path | None]):
         self.state = "ready"
         self.quitting = False
         self.signalled = False
+        self.interrupted = False  # by ctrl+c, which the terminal sends as a key, not as SIGINT
         self.event_loop: asyncio.AbstractEventLoop | None = None
         self.live = LiveLink(self)
         self.sub_title = str(session.run_dir)
@@ -300,9 +305,10 @@ class TrainApp(App[Path | None]):
             value = parse_setting(change.name, change.text)
             self.session.trainer.set_hyperparameters(**{change.name: value})
         except AcPlayError as exc:
-            reason = str(exc)
+            # the panel and the log name the setting already: the reason alone follows
+            reason = exc.reason if isinstance(exc, SettingError) and exc.field == change.name else str(exc)
             panel.rejected(change.name, reason)
-            self.log_event(f"rejected {change.name} {change.text!r}: {reason}")
+            self.log_event(f"rejected {change.name}: {reason}")
         else:
             panel.accepted(change.name, value)
             self.log_event(f"{change.name} set to {value:g} (applies at the next update)")
@@ -327,14 +333,16 @@ class TrainApp(App[Path | None]):
         if not yes:
             self.log_event("reset cancelled")
             return
+        old = self.session
         try:
-            old = await self.stop_training()
+            await self.stop_training()
         except AcPlayError as exc:
-            old = self.session.run_dir
             self.log_event(f"the previous run could not be saved completely: {exc}")
-        hot = {name: getattr(self.session.trainer.config, name) for name in HOT_SETTINGS}
-        config = TrainConfig.from_dict({**self.session.base_config.to_dict(), **hot})
+        # a value applied with Enter carries into the new run, even one still waiting for an update
+        chosen = self.session.trainer.chosen_settings()
+        config = TrainConfig.from_dict({**self.session.base_config.to_dict(), **chosen})
         self.session = TrainingSession(config, None, None, root=self.session.run_dir.parent)
+        self.query_one(SettingsPanel).show_settings(config)
         self.history = []
         self.query_one(ReturnChart).clear()
         for spark in self.query(MetricSpark):
@@ -342,7 +350,8 @@ class TrainApp(App[Path | None]):
         self.query_one(StatsPanel).reset()
         self.query_one(CartPolePanel).restart()
         self.sub_title = str(self.session.run_dir)
-        self.log_event(f"reset: the previous run is saved in {old}; new run folder {self.session.run_dir}")
+        previous = "had no episodes, so its folder was removed" if old.discarded else f"is saved in {old.run_dir}"
+        self.log_event(f"reset: the previous run {previous}; new run folder {self.session.run_dir}")
         self.session.trainer.pause()
         self.set_state("ready")
         self.start_worker()
@@ -364,8 +373,13 @@ class TrainApp(App[Path | None]):
             final = None  # the session keeps the error; run_tui reports it once the terminal is back
         self.exit(final)
 
+    async def action_interrupt(self) -> None:
+        """ctrl+c: quit as q does; the exit code then says it was interrupted."""
+        self.interrupted = True
+        await self.action_quit()
+
     def quit_on_signal(self) -> None:
-        """SIGTERM or SIGHUP: quit as q does, saving the run.
+        """SIGTERM, SIGHUP or SIGINT: quit as q does, saving the run.
 
         Called by the signal handler between two bytecodes of the main thread, which is the event
         loop's: it only hands the work to the loop (call_soon_threadsafe is safe there).

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
 from ac_play.config import TrainConfig
 from ac_play.errors import printable
 from ac_play.runs import summary
-from ac_play.signals import StopSignals
+from ac_play.signals import WITH_CTRL_C, StopSignals
 from ac_play.snapshot import Snapshot
 from ac_play.tui.app import TrainApp
 from ac_play.tui.session import TrainingSession, load_history
@@ -33,7 +34,7 @@ def run_tui(
 ) -> int:
     """The app, then the same closing lines as headless; 143 or 129 if SIGTERM or SIGHUP ended it."""
     app = build_app(config, resumed, out, window)
-    with StopSignals(app.quit_on_signal) as signals:
+    with StopSignals(app.quit_on_signal, WITH_CTRL_C) as signals:  # SIGINT too: `kill -INT` as ctrl+c
         try:
             app.run()
         finally:
@@ -41,10 +42,14 @@ def run_tui(
             session.stop_and_finish()  # nothing to do after q; after a crash or a signal it still saves the run
     if session.error is not None:
         raise session.error
-    final = session.run_dir / "final.npz"
+    if app.interrupted and signals.received is None:
+        signals.received = signal.SIGINT  # ctrl+c came as a key: end as the signal it stands for
+    final = None if session.discarded else session.run_dir / "final.npz"
+    if signals.received is not None and final is not None:  # headless's closing lines, in its order
+        # the summary's checkpoint line names the file: once is enough
+        print(f"interrupted at episode {session.trainer.progress.episode} by {signals.name}; {final.name} saved",
+              file=sys.stderr)
     print(summary(session.trainer.progress, final))
-    if signals.received is None:
-        return 0
-    print(f"interrupted at episode {session.trainer.progress.episode} by {signals.name}; "
-          f"checkpoint saved to {printable(str(final))}", file=sys.stderr)
-    return signals.exit_code
+    if session.discarded:
+        print(f"no episode was trained, so the new run folder {printable(str(session.run_dir))} was removed")
+    return 0 if signals.received is None else signals.exit_code

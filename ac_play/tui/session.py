@@ -31,10 +31,12 @@ class TrainingSession:
     ):
         self.base_config = copy.copy(config)  # as asked for, before a resume shifts the budget
         self.trainer = make_trainer(config, resumed)
-        self.folder = RunFolder(out or new_run_dir(config, root), config, resumed)
+        self.folder = RunFolder(out or new_run_dir(config, root), config, resumed, created=out is None)
         self.snapshot = Snapshot.of(self.trainer)
         self.saves = 0
         self.finished = False
+        self.discarded = False
+        """Whether `finish` removed the run folder, this session having made it and trained nothing."""
         self.error: AcPlayError | None = None
         """Why `finish` could not write the run, for whoever ends the program to report."""
         self.stopping = False
@@ -76,12 +78,17 @@ class TrainingSession:
     def finish(self) -> Path | None:
         """Once training has stopped: final.npz, best.npz and metrics on disk. Idempotent.
 
+        A folder this session made and trained nothing into is removed instead (None, `discarded`).
         A write that fails raises, and stays in `error`.
         """
         with self._finish_lock:
             if self.finished:
                 return None
             self.finished = True
+            if self.folder.unused:
+                self.folder.discard(self.trainer)
+                self.discarded = True
+                return None
             try:
                 return self.folder.finish(self.trainer)
             except AcPlayError as exc:

@@ -7,26 +7,44 @@ from collections import deque
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, RichLog, Static
 
 from ac_play.config import HOT_SETTINGS, TrainConfig
-from ac_play.errors import AcPlayError
-from ac_play.training import EpisodeStats, Progress
+from ac_play.errors import SettingError
+from ac_play.training import EpisodeStats, Progress, hot_settings
 
+HINT = "click a value, Enter sets"
+"""The settings' note when there is nothing to report."""
 RATE_WINDOW = 2.0
 """Seconds of history behind episodes/s and steps/s."""
 
 
+SHOWN_CHARS = 12
+"""Characters of a refused value quoted back: the note must fit two lines of the narrowest panel."""
+
+
 def parse_setting(name: str, text: str) -> float:
-    """The number typed for a hot setting; AcPlayError with the reason when it is not one."""
+    """The number typed for a hot setting; a SettingError naming it, with the reason, when it is not one."""
     try:
         value = float(text)
     except ValueError:
-        raise AcPlayError(f"{name}: {text.strip()!r} is not a number") from None
+        typed = text.strip()
+        shown = typed if len(typed) <= SHOWN_CHARS else typed[:SHOWN_CHARS] + "…"
+        raise SettingError(name, f"{shown!r} is not a number") from None
     TrainConfig(**{name: value}).validate()
     return value
+
+
+class SettingInput(Input):
+    """A hot setting's field. Its keys show in the footer while it has focus (the app's are asleep then)."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Apply", key_display="Enter"),
+        Binding("escape", "app.leave_setting", "Cancel", key_display="Esc"),
+    ]
 
 
 class SettingsPanel(Vertical):
@@ -42,7 +60,7 @@ class SettingsPanel(Vertical):
     def __init__(self, config: TrainConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.in_force = {name: getattr(config, name) for name in HOT_SETTINGS}
+        self.in_force = hot_settings(config)
 
     def compose(self) -> ComposeResult:
         c = self.config
@@ -51,8 +69,8 @@ class SettingsPanel(Vertical):
         for name in HOT_SETTINGS:
             with Horizontal(classes="hot"):
                 yield Label(name, classes="hot-name")
-                yield Input(f"{getattr(c, name):g}", id=f"set-{name}", select_on_focus=False)
-        yield Label("click a value, Enter sets", id="setting-note")
+                yield SettingInput(f"{getattr(c, name):g}", id=f"set-{name}", select_on_focus=False)
+        yield Label(HINT, id="setting-note")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -63,18 +81,32 @@ class SettingsPanel(Vertical):
         name = event.input.id.removeprefix("set-")
         event.input.value = f"{self.in_force[name]:g}"
 
+    def show_settings(self, config: TrainConfig) -> None:
+        """A new run's settings (after a reset): the fields show its values, nothing else."""
+        self.in_force = hot_settings(config)
+        for name, value in self.in_force.items():
+            self.query_one(f"#set-{name}", Input).value = f"{value:g}"
+        self.note(HINT, "")
+
     def accepted(self, name: str, value: float) -> None:
         self.in_force[name] = value
-        self.query_one(f"#set-{name}", Input).value = f"{value:g}"
+        self.show_in_force(name)
         self.note(f"{name} = {value:g} from the next update", "ok")
 
     def rejected(self, name: str, reason: str) -> None:
-        self.query_one(f"#set-{name}", Input).value = f"{self.in_force[name]:g}"
-        self.note(f"{reason}; {name} stays {self.in_force[name]:g}", "error")
+        """`reason` says what is wrong with the value, without the name (`must be in (0, 1], not 1.5`)."""
+        self.show_in_force(name)
+        self.note(f"{name} {reason}; stays {self.in_force[name]:g}", "error")
+
+    def show_in_force(self, name: str) -> None:
+        # selected, so that the next value typed replaces it rather than joining it
+        field = self.query_one(f"#set-{name}", Input)
+        field.value = f"{self.in_force[name]:g}"
+        field.select_all()
 
     def note(self, text: str, kind: str) -> None:
         label = self.query_one("#setting-note", Label)
-        label.update(text)
+        label.update(Text(text))  # the text quotes what was typed: never read it as markup
         label.set_classes(kind)
 
 
