@@ -329,7 +329,7 @@ def run_watch(
         recorder.close()
         print(f"recorded {len(recorder.frames)} frames ({recorder.seconds:g} s) to {printable(str(recorder.path))}")
     shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
-    print(f"{printable(ckpt.name)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
+    print(f"{printable(ckpt.label)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
     for line in viewer.summary():
         print(f"  {line}", flush=True)
     return 0
