@@ -243,17 +243,35 @@ class TrainWithWindow:
         try:
             _, stderr = self.process.communicate(timeout=timeout)
         finally:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGKILL)
+            self.kill()
         return self.process.returncode, stderr
+
+    def kill(self) -> None:
+        """However the test went, nothing of it is left waiting for a window nobody closes."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture
+def train_with_window(tmp_path):
+    runs = []
+
+    def start(*flags) -> TrainWithWindow:
+        runs.append(TrainWithWindow(tmp_path, *flags))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.kill()
 
 
 needs_pgrep = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the window process with pgrep")
 
 
 @needs_pgrep
-def test_headless_training_keeps_the_window_open_with_the_run_saved_until_it_is_closed(tmp_path):
-    run = TrainWithWindow(tmp_path, "--episodes", "40")
+def test_headless_training_keeps_the_window_open_with_the_run_saved_until_it_is_closed(tmp_path, train_with_window):
+    run = train_with_window("--episodes", "40")
     assert run.wait_for_line("not solved: 40 episodes")
     assert run.wait_for_line("checkpoint: ") == f"checkpoint: {tmp_path / 'final.npz'}"
     assert run.wait_for_line("the live window") == headless.WINDOW_STAYS
@@ -268,8 +286,8 @@ def test_headless_training_keeps_the_window_open_with_the_run_saved_until_it_is_
 
 
 @needs_pgrep
-def test_sigterm_while_the_window_stays_open_ends_at_once_with_143(tmp_path):
-    run = TrainWithWindow(tmp_path, "--episodes", "40")
+def test_sigterm_while_the_window_stays_open_ends_at_once_with_143(tmp_path, train_with_window):
+    run = train_with_window("--episodes", "40")
     run.wait_for_line("the live window")
     window = run.window_pid()
     started = time.monotonic()
@@ -283,8 +301,8 @@ def test_sigterm_while_the_window_stays_open_ends_at_once_with_143(tmp_path):
 
 
 @needs_pgrep
-def test_ctrl_c_stops_training_and_the_window_stays_until_closed(tmp_path):
-    run = TrainWithWindow(tmp_path, "--episodes", "100000", "--hidden", "16")
+def test_ctrl_c_stops_training_and_the_window_stays_until_closed(tmp_path, train_with_window):
+    run = train_with_window("--episodes", "100000", "--hidden", "16")
     run.wait_for_line("episode    100")
     os.killpg(run.process.pid, signal.SIGINT)  # as a terminal sends it: to the window's process too
     assert run.wait_for_line("the live window") == headless.WINDOW_STAYS
