@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,27 @@ def open_live_window():
     return window
 
 
+WINDOW_STAYS = (
+    "the live window plays on with the final weights until you close it (Esc, q, its close button, or Ctrl-C here)"
+)
+
+
+def keep_window_open(live, trainer: Trainer, folder: RunFolder, code: int, json_lines: bool) -> int:
+    """After the closing lines: the window plays on until the user closes it; the exit code.
+
+    Only after training ended by itself or by Ctrl-C (a user at the keyboard): SIGTERM and SIGHUP
+    mean nobody is watching. A signal while waiting ends the wait; the run is already on disk.
+    """
+    if not live.alive or code not in (0, 130):
+        return code
+    live.finish(Snapshot.of(trainer, optimizer=False), folder.best, "stopped" if code else "finished")
+    print(WINDOW_STAYS, file=sys.stderr if json_lines else sys.stdout, flush=True)
+    stop = threading.Event()
+    with StopSignals(stop.set, WITH_CTRL_C) as signals:
+        live.wait(stop)
+    return signals.exit_code or code
+
+
 def run_headless(
     config: TrainConfig, resumed: Snapshot | None = None, out: str | Path | None = None,
     json_lines: bool = False, window: bool = False,
@@ -75,6 +97,15 @@ def run_headless(
     except BaseException:
         folder.close(trainer)
         raise
+    try:
+        return train_and_report(trainer, folder, json_lines, live)
+    finally:
+        if live is not None:
+            live.close()
+
+
+def train_and_report(trainer: Trainer, folder: RunFolder, json_lines: bool, live) -> int:
+    """The run, its closing lines, then the window (if any) until it is closed; the exit code."""
     progress = None if json_lines else ProgressLine(trainer.threshold)
     show = print_json if progress is None else progress.show
     wall_start = time.perf_counter()
@@ -94,6 +125,8 @@ def run_headless(
     except BrokenPipeError:
         silence_stdout()
         return 141
+    if live is not None:
+        return keep_window_open(live, trainer, folder, ending.code, json_lines)
     return ending.code
 
 
@@ -118,9 +151,6 @@ def train_loop(trainer: Trainer, folder: RunFolder, show, live) -> tuple[int, st
         return 1, str(exc)
     except AcPlayError as exc:  # a run file could not be written
         return 2, str(exc)
-    finally:
-        if live is not None:
-            live.close()
     return 0, None
 
 

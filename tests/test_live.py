@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 
+from ac_play import checkpoint, headless
 from ac_play.errors import AcPlayError
 from ac_play.returns import RunningNormaliser
 from ac_play.snapshot import Snapshot
@@ -124,11 +127,201 @@ def test_new_weights_wait_for_the_next_episode_and_close_ends_the_loop(display, 
     assert not viewer.running and viewer.frames < 100
 
 
-def test_headless_training_with_a_window_finishes_and_closes_it(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "ac_play", "train", "--headless", "--window", "--episodes", "40", "--out", tmp_path],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+def finished(final: Snapshot, best: Snapshot | None = None, ended: str = "finished") -> tuple:
+    """What `LiveWindow.finish` sends when training has ended."""
+    return ("finished", final, best, ended)
+
+
+def test_after_training_the_window_plays_the_final_weights_and_its_header_says_so(display, bundled_snapshot):
+    training_end, window_end = multiprocessing.Pipe()
+    stale = {k: v * 0.5 for k, v in bundled_snapshot.params.items()}
+    training_end.send(("snapshot", at_episode(bundled_snapshot, 300, params=stale)))
+    feed = Feed(window_end)
+    feed.poll()
+    viewer = play_with_feed(feed, "training", frames=5)
+    episode = viewer.episode
+    training_end.send(finished(at_episode(bundled_snapshot, 339)))
+    viewer.run(frames=6, on_frame=feed.on_frame)
+    # at once, not after the episode on screen: the header must name the weights that play
+    assert viewer.episode == episode + 1 and viewer.play.steps <= 5
+    assert viewer.scene().label == "training finished at episode 339 · final weights"
+    assert viewer.scene().source.startswith("final weights: episode 339, running reward")
+    np.testing.assert_array_equal(viewer.play.agent.params["W1"], bundled_snapshot.params["W1"])
+    viewer.frame_rate = 500  # a quicker clock for the test; training sends nothing more, the window plays on
+    viewer.run(frames=60, on_frame=feed.on_frame)
+    viewer.next_episode()
+    viewer.run(frames=80, on_frame=feed.on_frame)
+    assert viewer.running and viewer.frames == 80
+    assert viewer.scene().label == "training finished at episode 339 · final weights"
+
+
+def test_the_best_weights_take_turns_with_the_final_ones_and_are_named(display, bundled_snapshot):
+    training_end, window_end = multiprocessing.Pipe()
+    worse = {k: v * 0.9 for k, v in bundled_snapshot.params.items()}
+    final = at_episode(bundled_snapshot, 500, params=worse)
+    best = dataclasses.replace(bundled_snapshot, progress=Progress(episode=301, running_reward=478.04))
+    training_end.send(finished(final, best))
+    feed = Feed(window_end)
+    feed.poll()
+    viewer = play_with_feed(feed, "training", frames=2)
+    shown = []
+    for _ in range(4):
+        shown.append((viewer.scene().label, viewer.scene().source, viewer.play.agent.params["Wa"][0, 0]))
+        viewer.next_episode()
+    assert [label for label, _, _ in shown] == [
+        "training finished at episode 500 · final weights", "training finished at episode 500 · best weights"] * 2
+    assert shown[1][1] == "best weights: episode 301, running reward 478.0"
+    assert [weight for _, _, weight in shown] == [worse["Wa"][0, 0], bundled_snapshot.params["Wa"][0, 0]] * 2
+
+
+def test_a_best_with_the_final_weights_is_not_shown_twice(display, bundled_snapshot):
+    training_end, window_end = multiprocessing.Pipe()
+    training_end.send(finished(at_episode(bundled_snapshot, 339), at_episode(bundled_snapshot, 339), "stopped"))
+    feed = Feed(window_end)
+    feed.poll()
+    viewer = play_with_feed(feed, "training", frames=2)
+    for _ in range(3):
+        assert viewer.scene().label == "training stopped at episode 339 · final weights"
+        viewer.next_episode()
+
+
+def test_training_again_after_the_end_brings_back_the_newest_weights(display, bundled_snapshot):
+    training_end, window_end = multiprocessing.Pipe()
+    training_end.send(finished(at_episode(bundled_snapshot, 339)))
+    feed = Feed(window_end, "training run-7")
+    feed.poll()
+    viewer = play_with_feed(feed, "training run-7", frames=2)
+    training_end.send(("snapshot", at_episode(bundled_snapshot, 350)))  # the TUI's space after SOLVED
+    viewer.run(frames=3, on_frame=feed.on_frame)
+    assert viewer.scene().label == "training run-7"
+    assert viewer.scene().source == "weights of training episode 350"
+
+
+def test_the_window_process_plays_on_after_training_until_it_is_closed(window, bundled_snapshot):
+    window.send(at_episode(bundled_snapshot, 30))
+    window.finish(at_episode(bundled_snapshot, 40), None)
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    started = time.monotonic()
+    window.wait(stop)  # training is over; only the stop (a signal, in the CLI) ends the wait
+    assert time.monotonic() - started >= 0.9 and window.alive
+    os.kill(window.pid, signal.SIGTERM)  # the user closing it
+    started = time.monotonic()
+    window.wait(threading.Event())
+    assert time.monotonic() - started < 5 and not window.alive
+
+
+class TrainWithWindow:
+    """`ac-play train --headless --window` in its own session (a terminal's Ctrl-C reaches the group)."""
+
+    def __init__(self, out, *flags):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ac_play", "train", "--headless", "--window", "--out", str(out), *flags],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for_line(self, start: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            if line.startswith(start):
+                return line
+
+    def window_pid(self) -> int:
+        found = subprocess.run(["pgrep", "-P", str(self.process.pid), "-f", "spawn_main"],
+                               capture_output=True, text=True)
+        return int(found.stdout.split()[0])
+
+    def end(self, timeout: float = 10) -> tuple[int, str]:
+        """Exit code and stderr, once it ends."""
+        try:
+            _, stderr = self.process.communicate(timeout=timeout)
+        finally:
+            self.kill()
+        return self.process.returncode, stderr
+
+    def kill(self) -> None:
+        """However the test went, nothing of it is left waiting for a window nobody closes."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture
+def train_with_window(tmp_path):
+    runs = []
+
+    def start(*flags) -> TrainWithWindow:
+        runs.append(TrainWithWindow(tmp_path, *flags))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.kill()
+
+
+needs_pgrep = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the window process with pgrep")
+
+
+@needs_pgrep
+def test_headless_training_keeps_the_window_open_with_the_run_saved_until_it_is_closed(tmp_path, train_with_window):
+    run = train_with_window("--episodes", "40")
+    assert run.wait_for_line("not solved: 40 episodes")
+    assert run.wait_for_line("checkpoint: ") == f"checkpoint: {tmp_path / 'final.npz'}"
+    assert run.wait_for_line("the live window") == headless.WINDOW_STAYS
+    assert {"final.npz", "best.npz", "metrics.jsonl"} <= {path.name for path in tmp_path.iterdir()}
+    assert not (tmp_path / ".lock").exists()  # the run folder is already let go
+    time.sleep(1.0)
+    assert run.process.poll() is None  # training is over, the window plays on
+    os.kill(run.window_pid(), signal.SIGTERM)  # the window closed
+    code, stderr = run.end()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+
+
+@needs_pgrep
+def test_sigterm_while_the_window_stays_open_ends_at_once_with_143(tmp_path, train_with_window):
+    run = train_with_window("--episodes", "40")
+    run.wait_for_line("the live window")
+    window = run.window_pid()
+    started = time.monotonic()
+    run.process.send_signal(signal.SIGTERM)
+    code, stderr = run.end()
+    assert code == 143 and time.monotonic() - started < 5, stderr
+    assert "Traceback" not in stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(window, 0)
+    assert checkpoint.load(tmp_path / "final.npz").meta["progress"]["episode"] == 40
+
+
+@needs_pgrep
+def test_ctrl_c_stops_training_and_the_window_stays_until_closed(tmp_path, train_with_window):
+    run = train_with_window("--episodes", "100000", "--hidden", "16")
+    run.wait_for_line("episode    100")
+    os.killpg(run.process.pid, signal.SIGINT)  # as a terminal sends it: to the window's process too
+    assert run.wait_for_line("the live window") == headless.WINDOW_STAYS
+    time.sleep(0.5)
+    assert run.process.poll() is None
+    os.killpg(run.process.pid, signal.SIGINT)  # a second Ctrl-C ends the wait
+    code, stderr = run.end()
+    assert code == 130, stderr
+    assert "interrupted at episode" in stderr and "Traceback" not in stderr
     assert (tmp_path / "final.npz").is_file()
-    assert "Traceback" not in result.stderr
+
+
+def test_headless_window_without_a_display_is_still_one_line_and_exit_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    result = subprocess.run(
+        [sys.executable, "-m", "ac_play", "train", "--headless", "--window", "--episodes", "5", "--out", tmp_path],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("ac-play: error: no display to open a window on")
+    assert "ac-play eval" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and headless.WINDOW_STAYS not in result.stdout

@@ -1,7 +1,8 @@
 """`w`: the pygame window of the current policy, in its own process (ac_play.window.live).
 
 The TUI process never imports pygame: `LiveWindow` spawns a process that does. This module
-only starts it, feeds it the newest snapshot's weights twice a second, and closes it.
+only starts it, feeds it the newest snapshot's weights twice a second, tells it when training
+has ended (it then plays the final and best weights until closed), and closes it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
 
 SEND_INTERVAL = 0.5
 """Seconds between weight updates sent to the window (it plays whole episodes in between)."""
+ENDINGS = {"solved": "finished", "finished": "finished", "error": "stopped"}
+"""The app's states after training has ended, and what the window's header says of them."""
+NO_WINDOW_ADVICE = (
+    "the CartPole panel here plays the same policy; a window needs a display: "
+    "run ac-play in a desktop session, or over `ssh -X`"
+)
+"""What to do without a display, said from inside the TUI (not: run the command you are in)."""
 
 
 class LiveLink:
@@ -41,7 +49,7 @@ class LiveLink:
         session = self.app.session
         from ac_play.window.live import LiveWindow
 
-        window = LiveWindow(f"training {session.run_dir.name}")
+        window = LiveWindow(f"training {session.run_dir.name}", NO_WINDOW_ADVICE)
         try:
             # Textual swaps sys.stderr for an object with no file descriptor, and multiprocessing
             # hands stderr's descriptor to the helper process it spawns: lend it the real one
@@ -67,10 +75,15 @@ class LiveLink:
             self.close()
             self.app.log_event("live window closed")
             return
-        snapshot = self.app.session.snapshot
-        if snapshot is not self.sent:
-            self.window.send(snapshot)
-            self.sent = snapshot
+        session = self.app.session
+        ended = ENDINGS.get(self.app.state)
+        if (session.snapshot, ended) == self.sent:
+            return
+        if ended:
+            self.window.finish(session.snapshot, session.folder.best, ended)
+        else:
+            self.window.send(session.snapshot)
+        self.sent = (session.snapshot, ended)
 
     def close(self) -> None:
         if self.timer is not None:

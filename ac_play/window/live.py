@@ -7,7 +7,9 @@ pygame: the TUI process uses it and never loads pygame itself. The window's side
 
 Parent side: `LiveWindow`. `send` only drops the parameters into a one-item slot; a sender
 thread ships the newest at most every SEND_INTERVAL seconds, so a slow or hung window can never
-block a training step, and stale parameters are simply replaced.
+block a training step, and stale parameters are simply replaced. Training solves CartPole in
+seconds, so when it ends `finish` tells the window, which then keeps playing the final weights
+(and the best, in turn, when they differ) until the user closes it; `wait` waits for that.
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ SEND_INTERVAL = 0.1
 START_TIMEOUT = 60.0
 """Seconds to wait for the window process to report it opened (spawn imports numpy, gymnasium, pygame)."""
 CLOSE_TIMEOUT = 3.0
+WAIT_POLL = 0.1
+"""Seconds between checks, while waiting for the user to close the window, that nobody asked to stop."""
 
 
 class LiveWindow:
     """A window in its own process, showing the newest parameters it was sent."""
 
-    def __init__(self, label: str = "training"):
+    def __init__(self, label: str = "training", advice: str | None = None):
         self.label = label
+        self.advice = advice
+        """What to do instead when there is no display (None: what `watch` says)."""
         self._process = None
         self._conn = None
         self._slot_lock = threading.Lock()
@@ -48,7 +54,7 @@ class LiveWindow:
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(
-            target=window_main, args=(child_conn, self.label), name="ac-play live window", daemon=True
+            target=window_main, args=(child_conn, self.label, self.advice), name="ac-play live window", daemon=True
         )
         self._process.start()
         child_conn.close()
@@ -70,9 +76,18 @@ class LiveWindow:
 
     def send(self, snapshot: Snapshot) -> None:
         """Hand over a snapshot of training (its weights, and what shows the critic in return units); never blocks."""
-        policy_only = dataclasses.replace(snapshot, optimizer_state={})  # the window only plays
+        self._put(("snapshot", policy_only(snapshot)))
+
+    def finish(self, final: Snapshot, best: Snapshot | None = None, ended: str = "finished") -> None:
+        """Training has ended (`ended` says how, "finished" or "stopped"): play `final` from now on.
+
+        `best` (the run's best weights) takes turns with `final` when its weights differ.
+        """
+        self._put(("finished", policy_only(final), policy_only(best) if best else None, ended))
+
+    def _put(self, message: tuple) -> None:
         with self._slot_lock:
-            self._slot = ("snapshot", policy_only)
+            self._slot = message  # a message not yet sent is out of date: replace it
         self._wake.set()
 
     def send_from(self, trainer: Trainer) -> None:
@@ -100,6 +115,11 @@ class LiveWindow:
     def alive(self) -> bool:
         """False once the user closed the window (or it was never opened, or closed here)."""
         return self._process is not None and self._process.is_alive() and not self._closing
+
+    def wait(self, stop: threading.Event) -> None:
+        """Until the user closes the window, or `stop` is set (by a signal handler, say)."""
+        while self.alive and not stop.wait(WAIT_POLL):
+            pass
 
     def _send_loop(self) -> None:
         while not self._closing:
@@ -141,8 +161,13 @@ class LiveWindow:
         self._process = None
 
 
-def window_main(conn, label: str) -> None:
+def policy_only(snapshot: Snapshot) -> Snapshot:
+    """The snapshot without the optimiser's state: the window only plays, and the pipe is faster."""
+    return dataclasses.replace(snapshot, optimizer_state={})
+
+
+def window_main(conn, label: str, advice: str | None = None) -> None:
     """The spawned process's entry point: pygame is imported here, never in the parent."""
     from ac_play.window.live_window import run_window
 
-    run_window(conn, label)
+    run_window(conn, label, advice)

@@ -1,13 +1,17 @@
 """The live window's own process: open the window, then play episodes with the newest snapshot.
 
 Started by `live.LiveWindow` (spawn), which feeds it snapshots through a pipe; this is the only
-side of the pipe that imports pygame.
+side of the pipe that imports pygame. After training, the window plays on: the final weights,
+and the run's best in turn when they differ, with the header saying which, until it is closed.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+from dataclasses import dataclass
 
+import numpy as np
 import pygame
 
 from ac_play.errors import AcPlayError
@@ -25,64 +29,118 @@ WINDOW_NICENESS = 10
 WAIT_FRAME = 0.05
 
 
-class Feed:
-    """The window process's end of the pipe: the newest snapshot, or the order to close."""
+@dataclass(frozen=True)
+class Ending:
+    """Training has ended ("finished", or "stopped" by an error): the weights played from then on."""
 
-    def __init__(self, conn):
+    final: Snapshot
+    best: Snapshot | None
+    """The run's best weights, when they differ from the final ones: they take turns."""
+    ended: str = "finished"
+
+    @classmethod
+    def of(cls, final: Snapshot, best: Snapshot | None, ended: str) -> Ending:
+        """The end of training; a best with the final weights (the usual case once solved) is not shown twice."""
+        if best is not None and all(np.array_equal(best.params[k], v) for k, v in final.params.items()):
+            best = None
+        return cls(final, best, ended)
+
+    def turn(self, number: int) -> tuple[Snapshot, str, str]:
+        """The weights of the `number`th episode since the end, the header's title and the line naming them."""
+        snapshot, which = (self.best, "best") if self.best is not None and number % 2 else (self.final, "final")
+        title = f"training {self.ended} at episode {self.final.episode} · {which} weights"
+        source = f"{which} weights: episode {snapshot.episode}, running reward {snapshot.progress.running_reward:.1f}"
+        return snapshot, title, source
+
+
+class Feed:
+    """The window process's end of the pipe: the newest snapshot, the end of training, or the order to close."""
+
+    def __init__(self, conn, label: str = "training"):
         self.conn = conn
+        self.label = label
         self.latest: Snapshot | None = None
+        self.ending: Ending | None = None
+        self.turns = 0
+        self.changed = False
+        """Training ended or started again: the episode on screen names weights no longer current."""
         self.closed = False
 
     def poll(self, timeout: float = 0.0) -> None:
         """Read everything waiting, keeping only the newest snapshot."""
         try:
             while not self.closed and self.conn.poll(timeout):
-                message = self.conn.recv()
+                self.take(self.conn.recv())
                 timeout = 0.0
-                if message[0] == "close":
-                    self.closed = True
-                else:
-                    self.latest = message[1]
         except (EOFError, OSError):
             self.closed = True  # training's process is gone
 
+    def take(self, message: tuple) -> None:
+        kind = message[0]
+        if kind == "close":
+            self.closed = True
+        elif kind == "finished":
+            self.ending, self.latest, self.turns, self.changed = Ending.of(*message[1:]), None, 0, True
+        else:
+            self.latest = message[1]
+            self.changed = self.changed or self.ending is not None  # training goes on (the TUI's space)
+            self.ending = None
+
+    @property
+    def ready(self) -> bool:
+        """Something to play: weights from training, or its end."""
+        return self.latest is not None or self.ending is not None
+
+    @property
+    def first(self) -> Snapshot:
+        return self.latest if self.latest is not None else self.ending.final
+
     def apply(self, viewer: Viewer) -> None:
-        """Before a new episode: play it with the newest weights."""
-        if self.latest is None:
+        """Before a new episode: play it with the newest weights (after training: final and best in turn)."""
+        if self.ending is not None:
+            snapshot, viewer.label, viewer.source = self.ending.turn(self.turns)
+            self.turns += 1
+        elif self.latest is not None:
+            snapshot, viewer.label = self.latest, self.label
+            viewer.source = f"weights of training episode {snapshot.episode}"
+            self.latest = None
+        else:
             return
-        viewer.play.use(self.latest)
-        viewer.source = f"weights of training episode {self.latest.episode}"
-        self.latest = None
+        self.changed = False
+        viewer.play.use(snapshot)
 
     def on_frame(self, viewer: Viewer) -> None:
         self.poll()
         if self.closed:
             viewer.running = False
+        elif self.changed:
+            viewer.next_episode()  # at once: the header must not name weights that no longer play
 
 
-def run_window(conn, label: str) -> None:
+def run_window(conn, label: str, advice: str | None = None) -> None:
     """The window process: open the window, report, then play with the newest weights."""
     if hasattr(os, "nice"):
         os.nice(WINDOW_NICENESS)
+    # the parent decides when the window closes: Ctrl-C in the terminal reaches this process too,
+    # and after Ctrl-C has stopped training the window stays open with the final weights
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        open_window(f"ac-play: {label}", WINDOW_SIZE, WATCH_ADVICE)
+        open_window(f"ac-play: {label}", WINDOW_SIZE, advice or WATCH_ADVICE)
     except AcPlayError as exc:
         conn.send(("error", str(exc)))
         return
     conn.send(("ok", ""))
-    feed = Feed(conn)
+    feed = Feed(conn, label)
     try:
         if wait_for_weights(feed, label):
             play_with_feed(feed, label)
-    except KeyboardInterrupt:
-        pass  # Ctrl-C in the terminal reaches this process too; training handles it
     finally:
         pygame.display.quit()
 
 
 def wait_for_weights(feed: Feed, label: str) -> bool:
     """Show a waiting note until the first weights arrive; False if closed meanwhile."""
-    while feed.latest is None:
+    while not feed.ready:
         if any(event.type == pygame.QUIT for event in pygame.event.get()) or feed.closed:
             return False
         screen = pygame.display.get_surface()
@@ -96,7 +154,7 @@ def wait_for_weights(feed: Feed, label: str) -> bool:
 
 def play_with_feed(feed: Feed, label: str, frames: int | None = None) -> Viewer:
     """Play episodes with the newest weights until the window closes; returns the Viewer."""
-    play = Playthrough(feed.latest, seed=0, greedy=True)
+    play = Playthrough(feed.first, seed=0, greedy=True)
     viewer = Viewer(play, label)
     viewer.frame_rate = LIVE_FPS
     feed.apply(viewer)
