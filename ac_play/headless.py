@@ -89,15 +89,12 @@ def run_headless(
     be written (whatever was written before stays).
     """
     trainer = make_trainer(config, resumed)
-    folder = RunFolder(out or new_run_dir(config), config, resumed)
-    if folder.note:
-        print(printable(folder.note), file=sys.stderr)
+    # the window first: without a display the command ends before it writes a run folder
+    live = open_live_window() if window else None
     try:
-        live = open_live_window() if window else None
-    except BaseException:
-        folder.close(trainer)
-        raise
-    try:
+        folder = RunFolder(out or new_run_dir(config), config, resumed)
+        if folder.note:
+            print(printable(folder.note), file=sys.stderr)
         return train_and_report(trainer, folder, json_lines, live)
     finally:
         if live is not None:

@@ -321,10 +321,13 @@ def test_ctrl_c_stops_training_and_the_window_stays_until_closed(tmp_path, train
 def test_headless_window_without_a_display_is_still_one_line_and_exit_2(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     result = subprocess.run(
-        [sys.executable, "-m", "ac_play", "train", "--headless", "--window", "--episodes", "5", "--out", tmp_path],
+        [sys.executable, "-m", "ac_play", "train", "--headless", "--window", "--episodes", "5",
+         "--out", tmp_path / "run"],
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("ac-play: error: no display to open a window on")
     assert "ac-play eval" in result.stderr
     assert len(result.stderr.splitlines()) == 1 and headless.WINDOW_STAYS not in result.stdout
+    # refused before anything was written, so the same --out works once there is a display
+    assert not (tmp_path / "run").exists()
