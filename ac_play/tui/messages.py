@@ -16,6 +16,8 @@ class EpisodesTrained(Message):
     stats: list[EpisodeStats]
     session: object
     """The TrainingSession they belong to: messages of a run left behind by a reset are dropped."""
+    paused: bool = False
+    """Training was paused when they were posted: the last update before a pause is among them."""
 
 
 @dataclass
