@@ -29,11 +29,9 @@ from ac_play.tui.messages import EpisodesTrained, EvaluationDone, TrainingEnded
 from ac_play.tui.session import TrainingSession
 from ac_play.tui.widgets import EventLog, SettingsPanel, StatsPanel, parse_setting
 
-POST_INTERVAL = 0.2
-"""Seconds between messages from the training thread: the stats and the charts refresh together,
-at most 5 times a second, so the chart never lags the counter."""
-PAUSE_SETTLE = 0.5
-"""Seconds to wait for the update in progress when pausing, if its episodes never come."""
+POST_INTERVAL = 1 / 3
+"""Seconds between messages from the training thread; stats and charts refresh together with each."""
+PAUSE_SETTLE = 0.5  # seconds a pause waits for the update in progress to show, if it never does
 EVAL_EPISODES = 100
 MIN_SIZE = (80, 24)
 SPARKS = {"actor_loss": "actor", "critic_loss": "critic", "entropy": "entropy", "mean_value": "value"}
@@ -197,8 +195,8 @@ class TrainApp(App[Path | None]):
         stats_panel.add(message.stats, progress.best_running_reward, stats_panel.solved_at or solved_at)
         if solved_at is not None:
             self.log_event(f"SOLVED: running reward above {self.session.trainer.threshold:g}", solved_at)
-        self.redraw_charts()
-        if message.paused and self.pause_pending:
+        self.redraw_charts()  # with the counters, so they agree; plotext's cost sets POST_INTERVAL
+        if message.paused:
             self.log_paused()
 
     def redraw_charts(self) -> None:
@@ -237,8 +235,7 @@ class TrainApp(App[Path | None]):
         return self.is_running
 
     def log_event(self, message: str, episode: int | None = None) -> None:
-        """One log entry, stamped with the episode it is about: by default the one the stats
-        panel shows (the trainer's own counter runs ahead of it while training)."""
+        """An entry stamped with the episode it is about, by default the stats panel's (not the trainer's)."""
         if not self.widgets_alive:
             return
         if episode is None:
@@ -247,7 +244,7 @@ class TrainApp(App[Path | None]):
         self.query_one(EventLog).event(episode, message)
 
     def log_paused(self) -> None:
-        """Once the last update before the pause is on screen: the entry carries its episode."""
+        """Once the last update before the pause is on screen, so the entry carries its episode."""
         if self.pause_pending:
             self.pause_pending = False
             self.log_event("paused: n steps one update, space resumes")
