@@ -42,15 +42,14 @@ def nice_step(span: float, count: int = TICKS) -> float:
 
 def nice_ticks(low: float, high: float, count: int = TICKS, whole: bool = False) -> list[float]:
     """Evenly spaced round ticks from a multiple of the step at or below `low` to one at or
-    above `high`; whole numbers only when `whole`. A zero span is widened to one unit of the
-    value's own size, so a constant series gets an axis of its own instead of a crash."""
-    if high < low:
-        low, high = high, low
-    span = high - low
-    if span <= abs(high) * 1e-9 or span == 0:
-        span = abs(high) or 1.0
-        low, high = low - span / 2, high + span / 2
-    step = nice_step(span, count)
+    above `high`; whole numbers only when `whole`. The span is at least MIN_RELATIVE_SPAN of
+    the values' size (1 for zeros), so a (nearly) constant series draws flat, not as noise."""
+    low, high = min(low, high), max(low, high)
+    floor = MIN_RELATIVE_SPAN * max(abs(low), abs(high)) or 1.0
+    if high - low < floor:
+        middle = (low + high) / 2
+        low, high = middle - floor / 2, middle + floor / 2
+    step = nice_step(high - low, count)
     if whole:
         step = max(1.0, round(step))
     first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
@@ -63,10 +62,15 @@ def clean(tick: float, step: float) -> float:
 
 
 def tick_labels(ticks: list[float]) -> list[str]:
-    """Labels with as many decimals as the step needs and no more: 0, 0.5, 1 or 100, 200."""
+    """Labels with as many digits as the step needs and no more: 0, 0.5, 1 or 100, 200;
+    powers of ten beyond a few places, as 2e-09 or 7e+06, to keep the axis narrow."""
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return [f"{tick:.{decimals}f}" for tick in ticks]
+    decimals = -math.floor(math.log10(step) + 1e-9)
+    largest = max(abs(tick) for tick in ticks)
+    if decimals <= 4 and largest < 1e6:
+        return [f"{tick:.{max(0, decimals)}f}" for tick in ticks]
+    digits = max(1, math.floor(math.log10(largest)) + decimals + 1)
+    return [f"{tick:.{digits}g}" for tick in ticks]
 
 
 def spark_bars(values: Sequence[float], width: int, min_relative_span: float = MIN_RELATIVE_SPAN) -> str:
@@ -77,10 +81,13 @@ def spark_bars(values: Sequence[float], width: int, min_relative_span: float = M
         return ""
     low, high = min(values), max(values)
     floor = min_relative_span * max(abs(low), abs(high)) or 1.0
-    if high - low < floor:
-        middle = (high + low) / 2
-        low, high = middle - floor / 2, middle + floor / 2
     top = len(SPARK_BARS) - 1
+    if high - low < floor:
+        # the middle of the data on the half-height bar itself, not on the edge between two
+        # bars, where the least noise would flicker between them
+        middle = (high + low) / 2
+        low = middle - floor * (top // 2) / top
+        high = low + floor
     return "".join(SPARK_BARS[min(top, max(0, round((v - low) / (high - low) * top)))] for v in values)
 
 
