@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
+from itertools import pairwise
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -17,7 +18,7 @@ MIN_POINTS = 100
 SPARK_POINTS = 120
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 MIN_RELATIVE_SPAN = 0.1
-"""A sparkline spans at least this fraction of its largest magnitude: 100 ± 0.1 draws flat."""
+"""An axis or a sparkline spans at least this fraction of its largest value: 100 ± 0.1 draws flat."""
 TICKS = 5
 """About how many labelled ticks an axis gets."""
 
@@ -33,6 +34,11 @@ def thin(values: Sequence, limit: int) -> list:
     return kept
 
 
+def min_span(low: float, high: float) -> float:
+    """The least span a scale from low to high gets (1 when both are zero)."""
+    return MIN_RELATIVE_SPAN * max(abs(low), abs(high)) or 1.0
+
+
 def nice_step(span: float, count: int = TICKS) -> float:
     """1, 2 or 5 times a power of ten, near span / count."""
     rough = span / count
@@ -45,7 +51,7 @@ def nice_ticks(low: float, high: float, count: int = TICKS, whole: bool = False)
     above `high`; whole numbers only when `whole`. The span is at least MIN_RELATIVE_SPAN of
     the values' size (1 for zeros), so a (nearly) constant series draws flat, not as noise."""
     low, high = min(low, high), max(low, high)
-    floor = MIN_RELATIVE_SPAN * max(abs(low), abs(high)) or 1.0
+    floor = min_span(low, high)
     if high - low < floor:
         middle = (low + high) / 2
         low, high = middle - floor / 2, middle + floor / 2
@@ -73,14 +79,14 @@ def tick_labels(ticks: list[float]) -> list[str]:
     return [f"{tick:.{digits}g}" for tick in ticks]
 
 
-def spark_bars(values: Sequence[float], width: int, min_relative_span: float = MIN_RELATIVE_SPAN) -> str:
-    """The newest `width` values as bars ▁ to █. The scale spans at least `min_relative_span`
-    of the largest magnitude, centred on the data, so noise on a steady value stays flat."""
+def spark_bars(values: Sequence[float], width: int) -> str:
+    """The newest `width` values as bars ▁ to █, on a scale of at least `min_span`, so noise on
+    a steady value stays flat."""
     values = list(values)[-width:] if width > 0 else []
     if not values:
         return ""
     low, high = min(values), max(values)
-    floor = min_relative_span * max(abs(low), abs(high)) or 1.0
+    floor = min_span(low, high)
     top = len(SPARK_BARS) - 1
     if high - low < floor:
         # the middle of the data on the half-height bar itself, not on the edge between two
@@ -97,7 +103,7 @@ def buckets(values: Sequence[float], width: int) -> list[float]:
     if len(values) <= width:
         return values
     edges = [round(i * len(values) / width) for i in range(width + 1)]
-    return [sum(values[a:b]) / (b - a) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+    return [sum(values[a:b]) / (b - a) for a, b in pairwise(edges) if b > a]
 
 
 class ReturnChart(PlotextPlot):
@@ -114,8 +120,6 @@ class ReturnChart(PlotextPlot):
         self.drawn: tuple | None = None  # (size, data version) of `picture`
         self.version = 0
         self.picture = None
-        self.last_drawn: int | None = None
-        """The newest episode handed to plotext: what the chart shows, for tests and for the curious."""
 
     def add(self, episode: int, episode_return: float, running_reward: float) -> None:
         self.episodes.append(episode)
@@ -156,7 +160,6 @@ class ReturnChart(PlotextPlot):
         yticks = nice_ticks(low, high)
         plt.ylim(yticks[0], yticks[-1])
         plt.yticks(yticks, tick_labels(yticks))
-        self.last_drawn = self.episodes[-1] if self.episodes else None
         self.version += 1
         self.refresh()
 
