@@ -283,13 +283,13 @@ class TrainApp(App[Path | None]):
     @work(thread=True, group="save")
     def action_save(self) -> None:
         """Save a checkpoint of the newest update now; the log says where."""
-        episode = self.session.snapshot.progress.episode  # the snapshot save_now writes
+        snapshot = self.session.snapshot
         try:
-            path = self.session.save_now()
+            path = self.session.save_now(snapshot)
         except AcPlayError as exc:
             self.call_from_thread(self.log_event, f"save failed: {exc}")
         else:
-            self.call_from_thread(self.log_event, f"checkpoint saved: {path}", episode)
+            self.call_from_thread(self.log_event, f"checkpoint saved: {path}", snapshot.progress.episode)
 
     def action_evaluate(self) -> None:
         """Score the current policy over 100 greedy episodes, in the background."""
