@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from ac_play import checkpoint
-from ac_play.cartpole import Track
+from ac_play.cartpole import CART_HEIGHT, CART_WIDTH, Track
 from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.snapshot import Snapshot
 from ac_play.tui.cartpole_text import BRAILLE_BASE, BrailleCanvas, draw_cartpole
-from ac_play.tui.charts import round_ticks, thin
+from ac_play.tui.charts import SPARK_BARS, buckets, nice_ticks, spark_bars, thin, tick_labels
 from ac_play.tui.session import TrainingSession, load_history
 from ac_play.tui.widgets import parse_setting
 
@@ -56,6 +56,28 @@ def test_a_pole_leaning_right_has_its_tip_right_of_the_cart():
     assert min(x for x, y in raised if y == top) > 31
 
 
+@pytest.mark.parametrize(("width", "height"), [(28, 4), (34, 20), (54, 36), (60, 8)])
+def test_the_upright_pole_fills_the_panel_height_with_the_cart_drawn_to_scale(width, height):
+    rows = draw_cartpole(0.0, 0.0, width, height, TRACK)
+    used = [r for r, row in enumerate(rows) if row.strip(chr(BRAILLE_BASE))]
+    assert len(used) >= 0.8 * height  # the drawing is as tall as the panel allows
+    raised = dots(rows)
+    cart = [(x, y) for x, y in raised if y == 2]
+    cart_width = max(x for x, _ in cart) - min(x for x, _ in cart)
+    pole = [x for x, y in raised if y > 3 + cart_width * CART_HEIGHT / CART_WIDTH]
+    cart_height = max(y for x, y in raised if x == min(x for x, _ in cart))
+    assert cart_width / cart_height == pytest.approx(CART_WIDTH / CART_HEIGHT, rel=0.3)  # square dots
+    assert cart_width <= 2 * width / 3 + 1 and pole  # room to travel, and a pole above the cart
+
+
+@pytest.mark.parametrize("width", [30, 34, 60])
+def test_at_a_limit_the_cart_touches_the_end_of_the_track(width):
+    for side, end in ((-1, 0), (1, 2 * width - 1)):
+        raised = dots(draw_cartpole(side * TRACK.x_threshold, 0.0, width, 20, TRACK))
+        cart_xs = [x for x, y in raised if y == 2]
+        assert end in cart_xs
+
+
 def test_the_cart_moves_with_x_and_the_track_spans_the_limits():
     left = dots(draw_cartpole(-2.0, 0.0, 30, 6, TRACK))
     right = dots(draw_cartpole(2.0, 0.0, 30, 6, TRACK))
@@ -75,16 +97,75 @@ def test_parse_setting_accepts_numbers_and_explains_refusals():
         parse_setting("entropy", "-1")
 
 
-def test_thin_keeps_the_first_value_and_at_most_the_limit():
-    values = list(range(1000))
-    assert thin(values, 400)[0] == 0 and len(thin(values, 400)) <= 400
+@pytest.mark.parametrize("count", [1, 2, 399, 400, 401, 1000, 1001, 99_999])
+def test_thin_keeps_the_first_and_the_newest_value_and_about_the_limit(count):
+    values = list(range(1, count + 1))
+    kept = thin(values, 400)
+    assert kept[0] == 1 and kept[-1] == count  # the chart ends at the newest episode
+    assert len(kept) <= 401 and kept == sorted(set(kept))
     assert thin(values[:10], 400) == values[:10]
 
 
-def test_round_ticks_step_by_one_two_or_five_times_a_power_of_ten():
-    assert round_ticks(498.75) == [0, 100, 200, 300, 400]
-    assert round_ticks(210) == [0, 50, 100, 150, 200]
-    assert round_ticks(26.25) == [0, 10, 20]
+def is_round_step(step: float) -> bool:
+    """1, 2 or 5 times a power of ten."""
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    return any(np.isclose(mantissa, m) for m in (1, 2, 5, 10))
+
+
+RANGES = [(0, 498.75), (0, 210), (0, 26.25), (0, 1), (0.0712, 0.07143), (-8.912, 3.1), (-500, -60),
+          (-500, 0), (1, 142), (1, 3), (1, 1), (0, 0), (100, 100), (99.9, 100.1), (-1e-9, 1e-9),
+          (3e6, 7.7e6), (1, 123_456), (-0.004, 0.0), (475, 475), (12.5, 12.5000001)]
+
+
+@pytest.mark.parametrize(("low", "high"), RANGES)
+def test_nice_ticks_are_round_evenly_spaced_and_cover_the_range(low, high):
+    ticks = nice_ticks(low, high)
+    steps = np.diff(ticks)
+    assert ticks[0] <= low and ticks[-1] >= high
+    assert 2 <= len(ticks) <= 12
+    assert np.allclose(steps, steps[0]) and is_round_step(steps[0])
+    assert all(np.isclose(t / steps[0], round(t / steps[0])) for t in ticks)  # multiples of the step
+    labels = tick_labels(ticks)
+    assert [float(label) for label in labels] == pytest.approx(ticks)
+    assert all(len(label) <= 9 for label in labels), labels  # no 0.07143000001 or 1.0000000000000002
+
+
+@pytest.mark.parametrize(("first", "last"), [(1, 1), (1, 3), (1, 39), (1, 142), (40, 300), (1, 100_000)])
+def test_episode_ticks_are_whole_numbers(first, last):
+    ticks = nice_ticks(first, last, whole=True)
+    labels = tick_labels(ticks)
+    assert all(label.lstrip("-").isdigit() for label in labels), labels
+    assert ticks[0] <= first and ticks[-1] >= last and np.diff(ticks).min() >= 1
+
+
+def test_tick_labels_carry_the_decimals_the_step_needs():
+    assert tick_labels(nice_ticks(0, 498.75)) == ["0", "100", "200", "300", "400", "500"]
+    assert tick_labels(nice_ticks(0, 1)) == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+    assert tick_labels(nice_ticks(-500, -60)) == ["-500", "-400", "-300", "-200", "-100", "0"]
+
+
+def test_a_constant_series_draws_flat_at_half_height():
+    assert set(spark_bars([100.0] * 30, 30)) == {SPARK_BARS[3]}
+    assert set(spark_bars([0.0] * 30, 30)) == {SPARK_BARS[3]}
+    assert set(spark_bars([-3.0] * 30, 30)) == {SPARK_BARS[3]}
+
+
+def test_noise_of_a_tenth_on_a_hundred_draws_flat():
+    noisy = [100 + 0.1 * (-1) ** i for i in range(40)]
+    bars = spark_bars(noisy, 40)
+    assert set(bars) == {SPARK_BARS[3]}  # flat, not the full height
+
+
+def test_a_real_trend_still_spans_the_whole_height():
+    falling = [1.0 / (1 + i) for i in range(40)]
+    bars = spark_bars(falling, 40)
+    assert bars[0] == SPARK_BARS[-1] and bars[-1] == SPARK_BARS[0]
+
+
+def test_buckets_average_runs_to_fit_the_width():
+    assert buckets([1, 2, 3], 10) == [1, 2, 3]
+    assert buckets(list(range(120)), 20) == [i * 6 + 2.5 for i in range(20)]
+    assert len(spark_bars(buckets(list(range(120)), 17), 17)) == 17
 
 
 def test_history_is_read_beside_the_checkpoint_and_survives_a_torn_line(tmp_path):

@@ -18,26 +18,24 @@ from textual.worker import get_current_worker
 
 from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError, SettingError
-from ac_play.evaluate import evaluate
 from ac_play.training import EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
 from ac_play.tui.charts import MetricSpark, ReturnChart
 from ac_play.tui.help import ConfirmReset, HelpScreen, key_rows
+from ac_play.tui.jobs import EVAL_EPISODES, BackgroundJobs
 from ac_play.tui.live_link import LiveLink
-from ac_play.tui.messages import EpisodesTrained, EvaluationDone, TrainingEnded
+from ac_play.tui.messages import EpisodesTrained, TrainingEnded
 from ac_play.tui.session import TrainingSession
 from ac_play.tui.widgets import EventLog, SettingsPanel, StatsPanel, parse_setting
 
-POST_INTERVAL = 0.2
-"""Seconds between messages from the training thread (stats refresh at most 5 times a second)."""
-CHART_INTERVAL = 1.0
-"""Seconds between redraws of the charts: plotext is the costliest thing the UI does."""
-EVAL_EPISODES = 100
+POST_INTERVAL = 1 / 3
+"""Seconds between messages from the training thread; stats and charts refresh together with each."""
+PAUSE_SETTLE = 0.5  # seconds a pause waits for the update in progress to show, if it never does
 MIN_SIZE = (80, 24)
 SPARKS = {"actor_loss": "actor", "critic_loss": "critic", "entropy": "entropy", "mean_value": "value"}
 
 
-class TrainApp(App[Path | None]):
+class TrainApp(BackgroundJobs, App[Path | None]):
     """`ac-play train`: watch the actor-critic learn, steer it, save it."""
 
     CSS_PATH = "app.tcss"
@@ -76,6 +74,7 @@ class TrainApp(App[Path | None]):
         self.signalled = False
         self.interrupted = False  # by ctrl+c, which the terminal sends as a key, not as SIGINT
         self.event_loop: asyncio.AbstractEventLoop | None = None
+        self.pause_pending = False  # "paused" waits for the update in progress to be shown
         self.live = LiveLink(self)
         self.sub_title = str(session.run_dir)
 
@@ -111,7 +110,6 @@ class TrainApp(App[Path | None]):
         }
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
-        self.set_interval(CHART_INTERVAL, self.redraw_charts)
         self.show_history()
         self.redraw_charts()
         self.log_event(self.note or "ready: press space to start training, ? for help")
@@ -170,7 +168,7 @@ class TrainApp(App[Path | None]):
                     trainer.stop()
                 now = time.monotonic()
                 if trainer.paused or now - last_post >= POST_INTERVAL:
-                    self.post_message(EpisodesTrained(pending, session))
+                    self.post_message(EpisodesTrained(pending, session, paused=trainer.paused))
                     pending, last_post = [], now
             session.folder.flush()
         except AcPlayError as exc:  # diverged, or a run file could not be written
@@ -199,7 +197,10 @@ class TrainApp(App[Path | None]):
         stats_panel = self.query_one(StatsPanel)
         stats_panel.add(message.stats, progress.best_running_reward, stats_panel.solved_at or solved_at)
         if solved_at is not None:
-            self.log_event(f"SOLVED at episode {solved_at}: running reward above {self.session.trainer.threshold:g}")
+            self.log_event(f"SOLVED: running reward above {self.session.trainer.threshold:g}", solved_at)
+        self.redraw_charts()  # with the counters, so they agree; plotext's cost sets POST_INTERVAL
+        if message.paused:
+            self.log_paused()
 
     def redraw_charts(self) -> None:
         if not self.widgets_alive:
@@ -236,22 +237,34 @@ class TrainApp(App[Path | None]):
         # messages may still arrive: they must find nothing to update rather than crash the exit
         return self.is_running
 
-    def log_event(self, message: str) -> None:
+    def log_event(self, message: str, episode: int | None = None) -> None:
+        """An entry stamped with the episode it is about, by default the stats panel's (not the trainer's)."""
         if not self.widgets_alive:
             return
-        self.query_one(EventLog).event(self.session.trainer.progress.episode, message)
+        if episode is None:
+            stats = self.query_one(StatsPanel)
+            episode = (stats.latest or stats.start).episode
+        self.query_one(EventLog).event(episode, message)
+
+    def log_paused(self) -> None:
+        """Once the last update before the pause is on screen, so the entry carries its episode."""
+        if self.pause_pending:
+            self.pause_pending = False
+            self.log_event("paused: n steps one update, space resumes")
 
     def action_toggle(self) -> None:
         """Start, pause, resume, or keep training after the run has finished."""
         trainer = self.session.trainer
         if self.state in ("ready", "paused"):
+            self.log_paused()
             trainer.resume()
             self.log_event("training started" if self.state == "ready" else "resumed")
             self.set_state("training")
         elif self.state == "training":
             trainer.pause()
             self.set_state("paused")
-            self.log_event("paused: n steps one update, space resumes")
+            self.pause_pending = True
+            self.set_timer(PAUSE_SETTLE, self.log_paused)
         elif self.state in ("solved", "finished"):
             more = self.session.base_episodes or trainer.config.max_episodes
             trainer.config.episodes = trainer.progress.episode + more
@@ -269,35 +282,6 @@ class TrainApp(App[Path | None]):
             self.set_state("paused")
         else:
             self.notify("n steps one update while paused")
-
-    @work(thread=True, group="save")
-    def action_save(self) -> None:
-        """Save a checkpoint of the newest update now; the log says where."""
-        try:
-            path = self.session.save_now()
-        except AcPlayError as exc:
-            self.call_from_thread(self.log_event, f"save failed: {exc}")
-        else:
-            self.call_from_thread(self.log_event, f"checkpoint saved: {path}")
-
-    def action_evaluate(self) -> None:
-        """Score the current policy over 100 greedy episodes, in the background."""
-        if any(w.group == "evaluate" and w.is_running for w in self.workers):
-            self.log_event("an evaluation is already running")
-            return
-        self.log_event(f"evaluating over {EVAL_EPISODES} greedy episodes…")
-        self.evaluate_policy()
-
-    @work(thread=True, group="evaluate")
-    def evaluate_policy(self) -> None:
-        snapshot = self.session.snapshot
-        returns = evaluate(snapshot.agent, snapshot.config.env_id, EVAL_EPISODES, greedy=True)
-        self.post_message(EvaluationDone(snapshot.progress.episode, float(returns.mean()), float(returns.std()),
-                                         float(returns.min()), float(returns.max()), len(returns)))
-
-    def on_evaluation_done(self, result: EvaluationDone) -> None:
-        self.log_event(f"evaluation of episode {result.episode}'s policy over {result.count} greedy episodes: "
-                       f"mean {result.mean:.1f} ± {result.std:.1f} (min {result.low:g}, max {result.high:g})")
 
     def on_settings_panel_changed(self, change: SettingsPanel.Changed) -> None:
         panel = self.query_one(SettingsPanel)

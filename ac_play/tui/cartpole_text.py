@@ -1,9 +1,12 @@
 """Draw a cart and its pole with braille characters: a pure function of the state, no Textual.
 
 Each terminal cell holds a 2 x 4 grid of braille dots, and a cell is about twice as tall as it
-is wide, so dots are close to square and one scale serves both axes. The scale comes from the
-env (`cartpole.Track`): the drawing spans the track from -x_threshold to +x_threshold (beyond it
-the episode ends), and the pole is 2 * length long, as gymnasium's own renderer draws it.
+is wide, so dots are close to square and one scale serves both axes of the cart and its pole.
+The sizes come from the env (`cartpole.Track`): the pole is 2 * length long, as gymnasium's own
+renderer draws it, and the cart and pole are as large as the panel's height allows (up to a
+third of its width for the cart), so a big panel gets a big picture. The track always spans the
+panel, its two ends being -x_threshold and +x_threshold: the cart touches an end exactly when
+the episode would end there.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from ac_play.cartpole import CART_HEIGHT, CART_WIDTH, Track
 BRAILLE_BASE = 0x2800
 # bit of each dot, indexed [row][column] inside one cell (Unicode braille pattern order)
 DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+CART_SHARE = 3
+"""The cart is at most a third of the panel's width: room for it to travel and for the pole to lean."""
 
 
 
@@ -52,11 +57,13 @@ def draw_cartpole(x: float, theta: float, width: int, height: int, track: Track)
     """
     canvas = BrailleCanvas(width, height)
     x_threshold, pole_length = track.x_threshold, track.pole_length
-    scale = (canvas.dots_x - 1) / (2 * x_threshold)  # dots per metre
+    scale = figure_scale(canvas, pole_length)  # dots per metre, for the cart and the pole
     track_y = 0
-    canvas.line(0, track_y, canvas.dots_x - 1, track_y)
-    centre = (x + x_threshold) * scale
+    end = canvas.dots_x - 1
+    canvas.line(0, track_y, end, track_y)
     half_cart = CART_WIDTH / 2 * scale
+    travel = max(0.0, end - 2 * half_cart)  # dots the cart's centre moves between the limits
+    centre = half_cart + (x + x_threshold) / (2 * x_threshold) * travel
     cart_top = track_y + 1 + CART_HEIGHT * scale
     canvas.box(centre - half_cart, track_y + 1, centre + half_cart, cart_top)
     tip_x = centre + pole_length * scale * math.sin(theta)
@@ -64,3 +71,11 @@ def draw_cartpole(x: float, theta: float, width: int, height: int, track: Track)
     canvas.line(centre, cart_top, tip_x, tip_y)
     canvas.line(centre + 1, cart_top, tip_x + 1, tip_y)  # two dots wide, so it reads as a pole
     return canvas.rows()
+
+
+def figure_scale(canvas: BrailleCanvas, pole_length: float) -> float:
+    """Dots per metre: an upright pole on its cart fills the height above the track, unless
+    that would make the cart wider than a third of the panel."""
+    fill_height = (canvas.dots_y - 2) / (CART_HEIGHT + pole_length)
+    fit_width = canvas.dots_x / (CART_SHARE * CART_WIDTH)
+    return max(1.0, min(fill_height, fit_width))

@@ -4,29 +4,106 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
+from itertools import pairwise
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, Sparkline
+from textual.widget import Widget
+from textual.widgets import Label
 from textual_plotext import PlotextPlot
 
-MAX_POINTS = 400
-"""Points drawn per series: more than a wide terminal has columns, far fewer than a long run."""
+MIN_POINTS = 100
+"""Points drawn per series before the chart knows its width."""
 SPARK_POINTS = 120
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+MIN_RELATIVE_SPAN = 0.1
+"""An axis or a sparkline spans at least this fraction of its largest value: 100 ± 0.1 draws flat."""
+TICKS = 5
+"""About how many labelled ticks an axis gets."""
 
 
-def thin(values: list[float], limit: int = MAX_POINTS) -> list[float]:
-    """Every k-th value, so the chart costs the same at episode 100 and at episode 100,000."""
+def thin(values: Sequence, limit: int) -> list:
+    """Every k-th value and always the last, so the chart costs the same at episode 100 and
+    100,000 and still ends at the newest episode."""
+    values = list(values)
     stride = max(1, -(-len(values) // limit))
-    return values[::stride]
+    kept = values[::stride]
+    if values and (len(values) - 1) % stride:
+        kept.append(values[-1])
+    return kept
 
 
-def round_ticks(top: float, count: int = 5) -> list[float]:
-    """Tick values 0, step, 2 step... up to top, with step 1, 2 or 5 times a power of ten."""
-    rough = top / count
-    power = 10 ** math.floor(math.log10(rough))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
-    return [i * step for i in range(int(top // step) + 1)]
+def min_span(low: float, high: float) -> float:
+    """The least span a scale from low to high gets (1 when both are zero)."""
+    return MIN_RELATIVE_SPAN * max(abs(low), abs(high)) or 1.0
+
+
+def nice_step(span: float, count: int = TICKS) -> float:
+    """1, 2 or 5 times a power of ten, near span / count."""
+    rough = span / count
+    power = 10.0 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= rough * (1 - 1e-9))
+
+
+def nice_ticks(low: float, high: float, count: int = TICKS, whole: bool = False) -> list[float]:
+    """Evenly spaced round ticks from a multiple of the step at or below `low` to one at or
+    above `high`; whole numbers only when `whole`. The span is at least MIN_RELATIVE_SPAN of
+    the values' size (1 for zeros), so a (nearly) constant series draws flat, not as noise."""
+    low, high = min(low, high), max(low, high)
+    floor = min_span(low, high)
+    if high - low < floor:
+        middle = (low + high) / 2
+        low, high = middle - floor / 2, middle + floor / 2
+    step = nice_step(high - low, count)
+    if whole:
+        step = max(1.0, round(step))
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [clean(i * step, step) for i in range(first, last + 1)]
+
+
+def clean(tick: float, step: float) -> float:
+    """A tick rounded to the step's own decimals: 0.30000000000000004 becomes 0.3."""
+    return round(tick, max(0, -math.floor(math.log10(step))) + 1) + 0.0
+
+
+def tick_labels(ticks: list[float]) -> list[str]:
+    """Labels with as many digits as the step needs and no more: 0, 0.5, 1 or 100, 200;
+    powers of ten beyond a few places, as 2e-09 or 7e+06, to keep the axis narrow."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    decimals = -math.floor(math.log10(step) + 1e-9)
+    largest = max(abs(tick) for tick in ticks)
+    if decimals <= 4 and largest < 1e6:
+        return [f"{tick:.{max(0, decimals)}f}" for tick in ticks]
+    digits = max(1, math.floor(math.log10(largest)) + decimals + 1)
+    return [f"{tick:.{digits}g}" for tick in ticks]
+
+
+def spark_bars(values: Sequence[float], width: int) -> str:
+    """The newest `width` values as bars ▁ to █, on a scale of at least `min_span`, so noise on
+    a steady value stays flat."""
+    values = list(values)[-width:] if width > 0 else []
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    floor = min_span(low, high)
+    top = len(SPARK_BARS) - 1
+    if high - low < floor:
+        # the middle of the data on the half-height bar itself, not on the edge between two
+        # bars, where the least noise would flicker between them
+        middle = (high + low) / 2
+        low = middle - floor * (top // 2) / top
+        high = low + floor
+    return "".join(SPARK_BARS[min(top, max(0, round((v - low) / (high - low) * top)))] for v in values)
+
+
+def buckets(values: Sequence[float], width: int) -> list[float]:
+    """At most `width` values: consecutive runs averaged, oldest first."""
+    values = list(values)
+    if len(values) <= width:
+        return values
+    edges = [round(i * len(values) / width) for i in range(width + 1)]
+    return [sum(values[a:b]) / (b - a) for a, b in pairwise(edges) if b > a]
 
 
 class ReturnChart(PlotextPlot):
@@ -38,6 +115,7 @@ class ReturnChart(PlotextPlot):
         self.episodes: list[int] = []
         self.returns: list[float] = []
         self.running: list[float] = []
+        self.span = (0.0, 0.0)  # lowest and highest return so far, and 0: the y axis covers them
         self.dirty = True
         self.drawn: tuple | None = None  # (size, data version) of `picture`
         self.version = 0
@@ -47,31 +125,41 @@ class ReturnChart(PlotextPlot):
         self.episodes.append(episode)
         self.returns.append(episode_return)
         self.running.append(running_reward)
+        self.span = (min(self.span[0], episode_return), max(self.span[1], episode_return))
         self.dirty = True
 
     def clear(self) -> None:
         self.episodes, self.returns, self.running = [], [], []
+        self.span = (0.0, 0.0)
         self.dirty = True
 
     def replot(self) -> None:
-        """Redraw when new data came in; called by a timer, not per episode."""
+        """Redraw when new data came in (the app calls it with each batch of episodes)."""
         if not self.dirty:
             return
         self.dirty = False
         plt = self.plt
         plt.clear_data()
         plt.xlabel("episode")
+        first, last = (self.episodes[0], self.episodes[-1]) if self.episodes else (0, 100)
         if self.episodes:
-            x = thin(self.episodes)
-            plt.scatter(x, thin(self.returns), marker="dot", color="blue")
-            plt.plot(x, thin(self.running), marker="braille", color="green")
-        else:
-            plt.xlim(0, 100)  # empty axes with the solve line say what is coming
+            # two points a column are as many as braille shows; more only cost plotext time
+            limit = max(MIN_POINTS, 2 * self.size.width)
+            x = thin(self.episodes, limit)
+            plt.scatter(x, thin(self.returns, limit), marker="dot", color="blue")
+            plt.plot(x, thin(self.running, limit), marker="braille", color="green")
+        # whole episode numbers inside the data's own range, which fills the width
+        plt.xlim(first, max(last, first + 1))
+        xticks = [t for t in nice_ticks(first, last, whole=True) if first <= t <= max(last, first + 1)]
+        plt.xticks(xticks, tick_labels(xticks))
         if self.threshold is not None:
             plt.hline(self.threshold, "red")
-            top = max([self.threshold, *self.returns[-MAX_POINTS:]]) * 1.05
-            plt.ylim(0, top)
-            plt.yticks(round_ticks(top))
+        low, high = self.span
+        if self.threshold is not None:
+            low, high = min(low, self.threshold), max(high, self.threshold)
+        yticks = nice_ticks(low, high)
+        plt.ylim(yticks[0], yticks[-1])
+        plt.yticks(yticks, tick_labels(yticks))
         self.version += 1
         self.refresh()
 
@@ -84,6 +172,23 @@ class ReturnChart(PlotextPlot):
         return self.picture
 
 
+class SparkBars(Widget):
+    """Bars of the values given, sized to the widget at each render (no Textual Sparkline: its
+    scale always runs from the data's minimum to its maximum, which turns noise into spikes)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.values: list[float] = []
+
+    def show(self, values: Sequence[float]) -> None:
+        self.values = list(values)
+        self.refresh()
+
+    def render(self) -> str:
+        width = self.size.width
+        return spark_bars(buckets(self.values, width), width)
+
+
 class MetricSpark(Horizontal):
     """One statistic: its name, a sparkline of recent values and the newest value."""
 
@@ -94,7 +199,7 @@ class MetricSpark(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.title, classes="spark-title")
-        yield Sparkline([], summary_function=max)
+        yield SparkBars()
         yield Label("–", classes="spark-value")
 
     def add(self, value: float) -> None:
@@ -105,5 +210,5 @@ class MetricSpark(Horizontal):
         self.show()
 
     def show(self) -> None:
-        self.query_one(Sparkline).data = list(self.values)
+        self.query_one(SparkBars).show(self.values)
         self.query_one(".spark-value", Label).update(f"{self.values[-1]:+.3g}" if self.values else "–")

@@ -29,9 +29,9 @@ that episode's return. Training counts as solved once it passes the env's thresh
 # Keys
 
 {keys}
-
-Press Esc or ? to close.
 """
+
+CLOSE_HINT = "↑ ↓ PgUp PgDn Home End scroll · Esc or ? closes"
 
 
 OTHER_KEYS = [
@@ -57,6 +57,8 @@ def markdown_table(rows: list[tuple[str, str]]) -> str:
 
 
 class HelpScreen(ModalScreen):
+    """The help text in a scrolling box; the way out stays in sight below it."""
+
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
 
     def __init__(self, running_alpha: float, threshold: float | None, keys: list[tuple[str, str]]):
@@ -68,8 +70,15 @@ class HelpScreen(ModalScreen):
         )
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Markdown(self.text)
+        with Vertical(id="help"):
+            with VerticalScroll(id="help-text"):
+                yield Markdown(self.text)
+            yield Label(CLOSE_HINT, id="help-hint")
+
+    def on_mount(self) -> None:
+        # the scroll's own keys (arrows, PgUp/PgDn, Home/End) work once it has the focus;
+        # the app focuses nothing by itself
+        self.query_one("#help-text", VerticalScroll).focus()
 
 
 class ConfirmReset(ModalScreen[bool]):

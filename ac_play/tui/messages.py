@@ -11,11 +11,13 @@ from ac_play.training import EpisodeStats
 
 @dataclass
 class EpisodesTrained(Message):
-    """Episodes finished since the last message (about five messages a second at most)."""
+    """Episodes finished since the last message (about three messages a second at most)."""
 
     stats: list[EpisodeStats]
     session: object
     """The TrainingSession they belong to: messages of a run left behind by a reset are dropped."""
+    paused: bool = False
+    """Training was paused when they were posted: the last update before a pause is among them."""
 
 
 @dataclass

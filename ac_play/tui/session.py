@@ -61,11 +61,12 @@ class TrainingSession:
                 # a pause may last hours: a waiting best.npz and metrics go to disk now, not after it
                 self.folder.write_pending()
 
-    def save_now(self) -> Path:
-        """Write the newest snapshot as checkpoint-NNN.npz in the run folder."""
+    def save_now(self, snapshot: Snapshot | None = None) -> Path:
+        """Write a snapshot (by default the newest) as checkpoint-NNN.npz in the run folder."""
+        snapshot = snapshot or self.snapshot
         self.saves += 1
         self.folder.flush()
-        return self.snapshot.save(self.run_dir / f"checkpoint-{self.saves:03d}.npz")
+        return snapshot.save(self.run_dir / f"checkpoint-{self.saves:03d}.npz")
 
     def stop_and_finish(self, timeout: float = 60.0) -> Path | None:
         """Stop training, wait for the training thread to let go, then `finish`."""
