@@ -501,3 +501,27 @@ async def test_quitting_untrained_after_a_resume_in_place_keeps_the_run(tmp_path
         await wait_for(pilot, lambda: not app.is_running)
     assert sorted(p.name for p in run.iterdir()) == ["best.npz", "config.json", "final.npz", "metrics.jsonl"]
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
+
+
+def dialog_text(app: TrainApp) -> str:
+    from textual.widgets import Label
+
+    return " ".join(str(label.render()) for label in app.screen.query(Label))
+
+
+@pilot_test
+async def test_the_reset_question_says_what_happens_to_the_current_run(tmp_path):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), root=tmp_path / "runs"))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "r")
+        await wait_for(pilot, lambda: "Reset to a fresh agent?" in dialog_text(app))
+        assert "Nothing is trained yet: this run's new folder is removed." in dialog_text(app)
+        assert "final.npz" not in dialog_text(app)
+        await press(app, "n", "n")
+        await wait_for(pilot, lambda: app.session.trainer.progress.updates == 1)
+        await wait_for(pilot, lambda: not app.session.folder.unused)
+        await press(app, "r")
+        await wait_for(pilot, lambda: "Reset to a fresh agent?" in dialog_text(app))
+        assert "The current run is saved first (final.npz)." in dialog_text(app)
+        await press(app, "n", "q")
+        await wait_for(pilot, lambda: not app.is_running)

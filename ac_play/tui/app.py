@@ -311,7 +311,7 @@ class TrainApp(BackgroundJobs, App[Path | None]):
 
     def action_reset(self) -> None:
         """Start again with a fresh agent (asks first; the current run is saved)."""
-        self.push_screen(ConfirmReset(), self.reset_if_confirmed)
+        self.push_screen(ConfirmReset(self.session.folder.unused), self.reset_if_confirmed)
 
     async def reset_if_confirmed(self, yes: bool | None) -> None:
         if not yes:

@@ -89,10 +89,17 @@ class ConfirmReset(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
+    def __init__(self, untrained: bool = False):
+        super().__init__()
+        self.untrained = untrained
+
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
             yield Label("Reset to a fresh agent?")
-            yield Label("The current run is saved first (final.npz).")
+            if self.untrained:
+                yield Label("Nothing is trained yet: this run's new folder is removed.")
+            else:
+                yield Label("The current run is saved first (final.npz).")
             yield Label("y: yes   n / Esc: no")
 
     def action_answer(self, yes: bool) -> None:
