@@ -12,7 +12,7 @@ import numpy as np
 import pygame
 import pytest
 
-from ac_play import cartpole
+from ac_play import cartpole, scales
 from ac_play.errors import AcPlayError
 from ac_play.window import draw
 
@@ -188,3 +188,34 @@ def test_the_hint_is_drawn_under_the_end_of_episode_message(track):
 
     assert text_pixels(drawn(ended)) == 0
     assert text_pixels(drawn(hinted)) > 100
+
+
+def value_line_rows(surface: pygame.Surface, chart: pygame.Rect) -> int:
+    """How many pixel rows of the chart's plot (below its legend) the value line touches."""
+    top = chart.top + 2 * draw.text_size(chart.inflate(0, chart.height))
+    pixels = pygame.surfarray.array3d(surface)[chart.left:chart.right, top:chart.bottom, :].astype(int)
+    hit = (np.abs(pixels - np.array(draw.VALUE_LINE)).max(axis=2) <= 10).any(axis=0)
+    return int(hit.sum())
+
+
+def test_a_tenth_of_noise_on_a_value_of_a_hundred_draws_almost_flat(track):
+    noisy = 100.0 + 0.1 * np.sin(np.arange(300))
+    surface = drawn(draw.Scene(track, values=noisy, value=100.0))
+    chart = draw.layout(surface.get_rect()).chart
+    falling = drawn(draw.Scene(track, values=np.linspace(100.0, 0.0, 300), value=0.0))
+    # the noise stays within a few rows; a real fall crosses most of the chart
+    assert value_line_rows(surface, chart) <= 6
+    assert value_line_rows(falling, chart) > 0.5 * chart.height
+
+
+@pytest.mark.parametrize(
+    "low, high", [(99.18, 100.2), (-8.914, 110.1), (0.0, 1.0), (-0.07143, 0.2), (1234.5, 1250.0)]
+)
+def test_the_value_charts_scale_ends_on_round_numbers(low, high):
+    ticks = draw.value_ticks([np.array([low, high])])
+    assert ticks[0] <= low and ticks[-1] >= high
+    steps = np.diff(ticks)
+    np.testing.assert_allclose(steps, steps[0])
+    mantissa = steps[0] / 10 ** np.floor(np.log10(steps[0]))
+    assert round(mantissa, 6) in (1.0, 2.0, 5.0)
+    assert all(float(label) == tick for label, tick in zip(scales.tick_labels(ticks), ticks, strict=True))

@@ -13,9 +13,10 @@ from ac_play import checkpoint
 from ac_play.cartpole import CART_HEIGHT, CART_WIDTH, Track
 from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
+from ac_play.scales import nice_ticks, tick_labels
 from ac_play.snapshot import Snapshot
 from ac_play.tui.cartpole_text import BRAILLE_BASE, BrailleCanvas, draw_cartpole
-from ac_play.tui.charts import SPARK_BARS, buckets, nice_ticks, spark_bars, thin, tick_labels
+from ac_play.tui.charts import SPARK_BARS, buckets, spark_bars, thin
 from ac_play.tui.session import TrainingSession, load_history
 from ac_play.tui.widgets import parse_setting
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Sequence
 from itertools import pairwise
@@ -13,16 +12,12 @@ from textual.widget import Widget
 from textual.widgets import Label
 from textual_plotext import PlotextPlot
 
+from ac_play.scales import min_span, nice_ticks, tick_labels
+
 MIN_POINTS = 100
 """Points drawn per series before the chart knows its width."""
 SPARK_POINTS = 120
 SPARK_BARS = "▁▂▃▄▅▆▇█"
-MIN_RELATIVE_SPAN = 0.1
-"""An axis or a sparkline spans at least this fraction of its largest value: 100 ± 0.1 draws flat."""
-TICKS = 5
-"""About how many labelled ticks an axis gets."""
-
-
 def thin(values: Sequence, limit: int) -> list:
     """Every k-th value and always the last, so the chart costs the same at episode 100 and
     100,000 and still ends at the newest episode."""
@@ -32,51 +27,6 @@ def thin(values: Sequence, limit: int) -> list:
     if values and (len(values) - 1) % stride:
         kept.append(values[-1])
     return kept
-
-
-def min_span(low: float, high: float) -> float:
-    """The least span a scale from low to high gets (1 when both are zero)."""
-    return MIN_RELATIVE_SPAN * max(abs(low), abs(high)) or 1.0
-
-
-def nice_step(span: float, count: int = TICKS) -> float:
-    """1, 2 or 5 times a power of ten, near span / count."""
-    rough = span / count
-    power = 10.0 ** math.floor(math.log10(rough))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= rough * (1 - 1e-9))
-
-
-def nice_ticks(low: float, high: float, count: int = TICKS, whole: bool = False) -> list[float]:
-    """Evenly spaced round ticks from a multiple of the step at or below `low` to one at or
-    above `high`; whole numbers only when `whole`. The span is at least MIN_RELATIVE_SPAN of
-    the values' size (1 for zeros), so a (nearly) constant series draws flat, not as noise."""
-    low, high = min(low, high), max(low, high)
-    floor = min_span(low, high)
-    if high - low < floor:
-        middle = (low + high) / 2
-        low, high = middle - floor / 2, middle + floor / 2
-    step = nice_step(high - low, count)
-    if whole:
-        step = max(1.0, round(step))
-    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
-    return [clean(i * step, step) for i in range(first, last + 1)]
-
-
-def clean(tick: float, step: float) -> float:
-    """A tick rounded to the step's own decimals: 0.30000000000000004 becomes 0.3."""
-    return round(tick, max(0, -math.floor(math.log10(step))) + 1) + 0.0
-
-
-def tick_labels(ticks: list[float]) -> list[str]:
-    """Labels with as many digits as the step needs and no more: 0, 0.5, 1 or 100, 200;
-    powers of ten beyond a few places, as 2e-09 or 7e+06, to keep the axis narrow."""
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    decimals = -math.floor(math.log10(step) + 1e-9)
-    largest = max(abs(tick) for tick in ticks)
-    if decimals <= 4 and largest < 1e6:
-        return [f"{tick:.{max(0, decimals)}f}" for tick in ticks]
-    digits = max(1, math.floor(math.log10(largest)) + decimals + 1)
-    return [f"{tick:.{digits}g}" for tick in ticks]
 
 
 def spark_bars(values: Sequence[float], width: int) -> str:

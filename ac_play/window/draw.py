@@ -17,9 +17,12 @@ import numpy as np
 import pygame
 
 from ac_play.cartpole import CART_HEIGHT, CART_WIDTH, POLE_WIDTH, Track, nearness
+from ac_play.scales import nice_ticks, tick_labels
 
 WORLD_MARGIN = 1.15
 """The view spans the track plus 15%, so a cart at the limit is still fully drawn."""
+VALUE_TICKS = 6
+"""About how many round steps the value chart's scale is cut into (only its ends are labelled)."""
 CHART_MIN_STEPS = 50
 """The value chart spans the episode so far, but at least this many steps (one second)."""
 
@@ -308,8 +311,10 @@ def draw_chart(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None
         series.append(np.asarray(scene.returns_to_go, dtype=float))
     if len(series[0]) < 2:
         return
-    low, high = value_range(series)
-    labels = [(text(f"{number:.4g}", size - 2, DIM_TEXT), number) for number in (high, low)]
+    ticks = value_ticks(series)
+    low, high = ticks[0], ticks[-1]
+    names = tick_labels(ticks)
+    labels = [(text(names[-1], size - 2, DIM_TEXT), high), (text(names[0], size - 2, DIM_TEXT), low)]
     margin = max(label.get_width() for label, _ in labels) + 12
     lines = pygame.Rect(plot.x + margin, plot.y + 8, plot.width - margin - 8, plot.height - 16)
     for (label, _), y in zip(labels, (lines.top, lines.bottom), strict=True):
@@ -323,11 +328,13 @@ def draw_chart(surface: pygame.Surface, scene: Scene, rect: pygame.Rect) -> None
         pygame.draw.aalines(surface, colour, False, [(x, y + 1) for x, y in points])
 
 
-def value_range(series: list[np.ndarray]) -> tuple[float, float]:
+def value_ticks(series: list[np.ndarray]) -> list[float]:
+    """Round, evenly spaced numbers around every value shown; the first and last bound the chart.
+
+    The span is at least `scales.min_span`, so a steady value draws flat, not as a zigzag."""
     low = min(float(s.min()) for s in series if len(s))
     high = max(float(s.max()) for s in series if len(s))
-    pad = max(0.1 * (high - low), 1e-3 * max(1.0, abs(high)), 1e-6)
-    return low - pad, high + pad
+    return nice_ticks(low, high, count=VALUE_TICKS)
 
 
 def chart_points(values: np.ndarray, plot: pygame.Rect, steps: int, low: float, high: float) -> list:
