@@ -281,7 +281,7 @@ def test_a_click_counts_as_a_push_and_every_episode_pushed_gives_no_mean(display
     finish_untouched(viewer)
     assert viewer.finished[0].pushes == 1
     assert viewer.summary()[0].endswith(", pushed 1 time")
-    assert viewer.summary()[-1] == "no untouched episode: every one of the 1 was pushed, so no mean"
+    assert viewer.summary()[-1] == "no mean: you pushed the pole in every episode"
     play.close()
 
 

@@ -295,7 +295,7 @@ class Viewer:
                  for number, done in enumerate(self.finished, start=1)]
         untouched = np.array([done.episode_return for done in self.finished if not done.pushes])
         if not len(untouched):
-            lines.append(f"no untouched episode: every one of the {len(self.finished)} was pushed, so no mean")
+            lines.append("no mean: you pushed the pole in every episode")
             return lines
         lines.append(
             f"mean return over {plural(len(untouched), 'untouched episode')}: {untouched.mean():.1f} "
