@@ -6,7 +6,7 @@ import asyncio
 import os
 
 import pytest
-from test_tui import SIZE, log_text, make_app, pilot_test, press, wait_for
+from test_tui import SIZE, make_app, pilot_test, press, wait_for
 
 from ac_play.config import TrainConfig
 from ac_play.tui.app import TrainApp
@@ -20,21 +20,6 @@ def window_pid(app: TrainApp) -> int:
 def sent_state(app: TrainApp) -> str | None:
     """How the window was last told training stands: None while it trains, else "finished" or "stopped"."""
     return app.live.sent[1] if app.live.sent else "nothing sent"
-
-
-@pilot_test
-async def test_w_without_a_display_says_what_to_do_from_inside_the_tui(tmp_path, monkeypatch):
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
-        monkeypatch.delenv(name, raising=False)
-    app = make_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await press(app, "w")
-        await wait_for(pilot, lambda: "no live window:" in log_text(app))
-        said = log_text(app).split("no live window:")[-1]
-        assert "no display to open a window on" in said
-        assert "ac-play train" not in said  # the command the user is already in
-        assert "CartPole panel" in said and "ssh -X" in said
-        assert app.is_running and app.live.window is None
 
 
 @pilot_test

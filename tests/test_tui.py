@@ -293,6 +293,9 @@ async def test_the_w_key_without_a_display_says_why_in_the_log(tmp_path, monkeyp
         await wait_for(pilot, lambda: "no live window:" in log_text(app))
         after = log_text(app).split("opening the live window")[-1]
         assert "no display to open a window on" in after and "DISPLAY" in after
+        # advice for someone inside the TUI, not "run ac-play train", the command they are in
+        assert "ac-play train" not in after
+        assert "CartPole panel" in after and "ssh -X" in after
         assert app.is_running and app.live.window is None
 
 
