@@ -15,7 +15,7 @@ from pathlib import Path
 from ac_play import checkpoint, files, metrics_log, setting_changes
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError, printable
-from ac_play.runlock import RunLock
+from ac_play.runlock import LOCK_NAME, RunLock
 from ac_play.snapshot import Snapshot
 from ac_play.training import EpisodeStats, Progress, Trainer, hot_settings
 
@@ -221,8 +221,15 @@ class RunFolder:
 
     @property
     def unused(self) -> bool:
-        """Whether this run made the folder and recorded no episode in it: nothing there is worth keeping."""
-        return self.created and not self.recorded
+        """Whether this run made the folder, recorded no episode in it and nothing else went in
+        (a checkpoint saved with the TUI's s, say): nothing there is worth keeping."""
+        return self.created and not self.recorded and self.holds_only_opening_files()
+
+    def holds_only_opening_files(self) -> bool:
+        try:
+            return {entry.name for entry in self.path.iterdir()} <= {*RUN_FILES, LOCK_NAME}
+        except OSError:
+            return False
 
     def discard(self, trainer: Trainer) -> None:
         """Instead of `finish` for an unused folder: let it go and remove it, so no empty run is left behind.
@@ -240,7 +247,7 @@ class RunFolder:
             try:
                 self.path.rmdir()
             except OSError:
-                pass  # something not ours is in it
+                pass  # something not ours came in meanwhile
 
     def close(self, trainer: Trainer) -> None:
         """Close the files and envs and release the lock, writing nothing more."""

@@ -480,6 +480,22 @@ async def test_a_reset_removes_the_untrained_run_and_quitting_the_untrained_new_
 
 
 @pilot_test
+async def test_a_checkpoint_saved_before_training_keeps_the_new_run_folder_whole(tmp_path):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), root=tmp_path / "runs"))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "s")
+        await wait_for(pilot, lambda: "checkpoint saved" in log_text(app))
+        await press(app, "r")
+        await wait_for(pilot, lambda: "Reset to a fresh agent?" in dialog_text(app))
+        assert "The current run is saved first (final.npz)." in dialog_text(app)
+        await press(app, "n", "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert not app.session.discarded
+    names = sorted(path.name for path in app.session.run_dir.iterdir())
+    assert names == ["checkpoint-001.npz", "config.json", "final.npz", "metrics.jsonl"]
+
+
+@pilot_test
 async def test_quitting_untrained_keeps_a_folder_that_existed_before(tmp_path):
     app = TrainApp(TrainingSession(TrainConfig(hidden=16), out=tmp_path))  # --out an existing, empty folder
     async with app.run_test(size=SIZE) as pilot:
