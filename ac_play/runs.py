@@ -123,11 +123,11 @@ class RunFolder:
             source = resumed.source if resumed is not None else None
             check_free(self.path, source)
             clear_stale_temps(self.path)
+            in_place = continues(self.path, source)
             # what opening the folder changed, for the user to read ("" when nothing)
-            self.note = continue_history(self.path, resumed) if continues(self.path, source) else ""
+            self.note = continue_history(self.path, resumed) if in_place else ""
             self.best_running_reward = best_so_far(self.path)
             self.in_force = hot_settings(config)
-            in_place = continues(self.path, source)
             self.changes = setting_changes.at_start(self.path / "config.json", resumed, config, in_place)
             write_config(self.path / "config.json", config, self.changes)
             self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")

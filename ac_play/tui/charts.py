@@ -17,7 +17,10 @@ from ac_play.scales import min_span, nice_ticks, tick_labels
 MIN_POINTS = 100
 """Points drawn per series before the chart knows its width."""
 SPARK_POINTS = 120
+"""The newest values a sparkline keeps."""
 SPARK_BARS = "▁▂▃▄▅▆▇█"
+
+
 def thin(values: Sequence, limit: int) -> list:
     """Every k-th value and always the last, so the chart costs the same at episode 100 and
     100,000 and still ends at the newest episode."""

@@ -32,7 +32,10 @@ def build_app(
 def run_tui(
     config: TrainConfig, resumed: Snapshot | None = None, out: str | Path | None = None, window: bool = False,
 ) -> int:
-    """The app, then the same closing lines as headless; 143 or 129 if SIGTERM or SIGHUP ended it."""
+    """The app, then the same closing lines as headless.
+
+    Exit 130, 143 or 129 if ctrl+c (or SIGINT), SIGTERM or SIGHUP ended it.
+    """
     app = build_app(config, resumed, out, window)
     with StopSignals(app.quit_on_signal, WITH_CTRL_C) as signals:  # SIGINT too: `kill -INT` as ctrl+c
         try:
