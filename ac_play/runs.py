@@ -108,8 +108,11 @@ class RunFolder:
         best_interval: float | None = None, final_interval: float | None = None, created: bool = False,
     ):
         self.path = Path(path)
-        # ours to remove if no episode is ever recorded: made here, or by the caller (`new_run_dir`)
-        self.created = created or not self.path.exists()
+        # ours to remove if no episode is ever recorded: made here (with any missing parents), or by
+        # the caller (`new_run_dir`)
+        missing = list(itertools.takewhile(lambda folder: not folder.exists(), (self.path, *self.path.parents)))
+        self.created = created or bool(missing)
+        self.made_parents = missing[1:]
         self.recorded = False
         self.best_interval = BEST_SAVE_INTERVAL if best_interval is None else best_interval
         self.final_interval = FINAL_SAVE_INTERVAL if final_interval is None else final_interval
@@ -234,8 +237,8 @@ class RunFolder:
     def discard(self, trainer: Trainer) -> None:
         """Instead of `finish` for an unused folder: let it go and remove it, so no empty run is left behind.
 
-        Only the files opening it wrote go (config.json, the empty metrics.jsonl, the lock); a folder
-        that holds anything else stays.
+        Only the files opening it wrote go (config.json, the empty metrics.jsonl, the lock), then the
+        folder and the parents made for it; a folder that holds anything else stays.
         """
         try:
             self.close(trainer)
@@ -244,10 +247,11 @@ class RunFolder:
                 entry = self.path / name
                 if entry.is_file() and not entry.is_symlink() and (name != "metrics.jsonl" or not entry.stat().st_size):
                     entry.unlink()
-            try:
-                self.path.rmdir()
-            except OSError:
-                pass  # something not ours came in meanwhile
+            for folder in (self.path, *self.made_parents):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # something not ours came in meanwhile
 
     def close(self, trainer: Trainer) -> None:
         """Close the files and envs and release the lock, writing nothing more."""

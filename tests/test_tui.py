@@ -496,6 +496,16 @@ async def test_a_checkpoint_saved_before_training_keeps_the_new_run_folder_whole
 
 
 @pilot_test
+async def test_quitting_untrained_removes_the_parent_folders_out_made_too_and_no_others(tmp_path):
+    app = TrainApp(TrainingSession(TrainConfig(hidden=16), out=tmp_path / "new" / "deeper" / "run"))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.session.discarded
+    assert list(tmp_path.iterdir()) == []
+
+
+@pilot_test
 async def test_quitting_untrained_keeps_a_folder_that_existed_before(tmp_path):
     app = TrainApp(TrainingSession(TrainConfig(hidden=16), out=tmp_path))  # --out an existing, empty folder
     async with app.run_test(size=SIZE) as pilot:
