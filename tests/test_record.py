@@ -159,3 +159,17 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_half_gif(tmp_path, monk
         recorder.close()
     assert out.read_bytes() == b"the old recording"
     assert [path.name for path in tmp_path.iterdir()] == ["clip.gif"]
+
+
+def test_ctrl_c_before_the_first_frame_says_nothing_was_recorded(display, tmp_path, monkeypatch, capsys):
+    from ac_play.window import viewer
+
+    def interrupted(self, frames, recorder):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(viewer.Viewer, "run", interrupted)
+    out = tmp_path / "x.gif"
+    assert viewer.run_watch(None, record=str(out)) == 0
+    printed = capsys.readouterr().out
+    assert f"nothing recorded, so {out} was not written" in printed
+    assert "recorded 0 frames" not in printed and not out.exists()

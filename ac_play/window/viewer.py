@@ -327,7 +327,10 @@ def run_watch(
         play.close()
     if recorder:
         recorder.close()
-        print(f"recorded {len(recorder.frames)} frames ({recorder.seconds:g} s) to {printable(str(recorder.path))}")
+        if recorder.frames:
+            print(f"recorded {len(recorder.frames)} frames ({recorder.seconds:g} s) to {printable(str(recorder.path))}")
+        else:
+            print(f"nothing recorded, so {printable(str(recorder.path))} was not written")
     shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
     print(f"{printable(ckpt.label)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
     for line in viewer.summary():
