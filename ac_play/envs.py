@@ -215,6 +215,63 @@ class VectorRunner:
         self.env.close()
 
 
+@dataclass
+class Rollout:
+    """T steps of N envs, as played: arrays [T, N], and obs [T + 1, N, D] with the obs after the last step.
+
+    `valid` is False at the steps that only reset an env whose episode had ended (gymnasium's
+    next-step autoreset): they are no one's transition. obs[t + 1] is what step t returned, so
+    after an episode's last step it is that episode's final observation.
+    """
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    valid: np.ndarray
+    finished: list[tuple[float, int, int]]
+    """Episodes that ended in the rollout, in order: (return, length, valid steps of the rollout up to its end)."""
+
+
+class RolloutRunner:
+    """Plays a fixed number of steps on N envs at a time, episodes carrying on across calls."""
+
+    def __init__(self, env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
+        self.env = make_vector_env(env_id, num_envs)
+        self.rng = rng
+        self.obs, _ = self.env.reset(seed=seed)
+        self.resetting = np.zeros(num_envs, dtype=bool)
+        self.returns = np.zeros(num_envs)
+        self.lengths = np.zeros(num_envs, dtype=np.int64)
+
+    def play(self, agent: ActorCritic, steps: int) -> Rollout:
+        n = len(self.resetting)
+        obs = np.empty((steps + 1, n, self.obs.shape[1]))
+        actions = np.empty((steps, n), dtype=np.int64)
+        rewards = np.empty((steps, n))
+        terminated, truncated, valid = (np.empty((steps, n), dtype=bool) for _ in range(3))
+        finished = []
+        played = 0
+        for t in range(steps):
+            obs[t] = self.obs
+            actions[t] = agent.act(self.obs, self.rng)
+            valid[t] = live = ~self.resetting
+            self.obs, rewards[t], terminated[t], truncated[t], _ = self.env.step(actions[t])
+            played += int(live.sum())
+            self.returns += rewards[t] * live
+            self.lengths += live
+            self.resetting = (terminated[t] | truncated[t]) & live
+            for i in np.flatnonzero(self.resetting):
+                finished.append((float(self.returns[i]), int(self.lengths[i]), played))
+                self.returns[i], self.lengths[i] = 0.0, 0
+        obs[steps] = self.obs
+        return Rollout(obs, actions, rewards, terminated, truncated, valid, finished)
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def make_runner(env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
     """The lean single-env runner for one env, the streaming vector runner for more."""
     if num_envs == 1:
