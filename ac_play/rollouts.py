@@ -7,6 +7,7 @@ starts long before the first good episode ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,3 +67,18 @@ def minibatch_indices(size: int, parts: int, rng: np.random.Generator) -> list[n
     if size == 0:
         return []
     return [part for part in np.array_split(rng.permutation(size), min(parts, size)) if len(part)]
+
+
+def learn_in_passes(
+    batch: Batch, epochs: int, minibatches: int, rng: np.random.Generator,
+    update_on: Callable[[Batch], dict[str, float]],
+) -> dict[str, float]:
+    """`epochs` passes over the batch, each in shuffled minibatches of one `update_on` step; their mean statistics."""
+    sums: dict[str, float] = {}
+    steps = 0
+    for _ in range(epochs):
+        for rows in minibatch_indices(len(batch.actions), minibatches, rng):
+            for name, value in update_on(batch.rows(rows)).items():
+                sums[name] = sums.get(name, 0.0) + value
+            steps += 1
+    return {name: total / steps for name, total in sums.items()}

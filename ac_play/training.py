@@ -19,11 +19,11 @@ import numpy as np
 from ac_play.agent import ActorCritic, grad_norm, param_shapes
 from ac_play.blas import AUTO, TRAINING_LIMIT, wanted_threads
 from ac_play.config import HOT_SETTINGS, ConfigError, TrainConfig
-from ac_play.envs import EnvInfo, Episode, RolloutRunner, env_info, make_runner
+from ac_play.envs import EnvInfo, Episode, env_info, make_rollout_runner, make_runner
 from ac_play.errors import AcPlayError
 from ac_play.optim import make_optimizer
 from ac_play.returns import RunningNormaliser, discounted_returns, normalise
-from ac_play.rollouts import Batch, minibatch_indices, rollout_batch
+from ac_play.rollouts import Batch, learn_in_passes, rollout_batch
 
 
 class DivergedError(AcPlayError):
@@ -267,17 +267,12 @@ class Trainer:
         cfg = self.config
         rollout = self._start_runner().play(self.agent, cfg.steps)
         batch = rollout_batch(self.agent, self.normaliser, rollout, cfg.gamma, cfg.gae_lambda)
-        sums: dict[str, float] = {}
-        for _ in range(cfg.epochs):
-            for rows in minibatch_indices(len(batch.actions), cfg.minibatches, self._shuffle):
-                for name, value in self._update_on(batch.rows(rows)).items():
-                    sums[name] = sums.get(name, 0.0) + value
-        passes = cfg.epochs * min(cfg.minibatches, len(batch.actions))
+        update_stats = learn_in_passes(batch, cfg.epochs, cfg.minibatches, self._shuffle, self._update_on)
         start = self.progress.env_steps
         finished = [(ret, length, start + played) for ret, length, played in rollout.finished]
         if cfg.episodes is not None:
             finished = finished[: cfg.episodes - self.progress.episode]
-        return finished, {name: total / max(passes, 1) for name, total in sums.items()}, start + int(rollout.valid.sum())
+        return finished, update_stats, start + int(rollout.valid.sum())
 
     def _start_runner(self):
         if self._runner is None:
@@ -285,7 +280,7 @@ class Trainer:
             env_seed = self.config.seed + 1_000_003 * self.progress.episode
             rng = np.random.default_rng([self.config.seed, self.progress.episode])
             self._shuffle = np.random.default_rng([self.config.seed, self.progress.episode, 1])
-            runner = RolloutRunner if self.config.update == "rollout" else make_runner
+            runner = make_rollout_runner if self.config.update == "rollout" else make_runner
             self._runner = runner(self.config.env_id, self.config.envs, env_seed, rng)
         return self._runner
 
