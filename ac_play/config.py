@@ -43,13 +43,13 @@ class TrainConfig:
     `epochs` passes over the batch in `minibatches` parts with PPO's clipped surrogate;
     "episode": the notebook's, once per batch of `envs` whole episodes, from Monte-Carlo returns."""
     steps: int | None = None
-    """Steps of each env per rollout update. None: `default_steps(envs)`, about 256 steps in all."""
+    """Steps of each env per rollout update. None: `default_steps(envs)`, about ROLLOUT_BATCH steps in all."""
     gae_lambda: float = 0.95
     """How far the advantages look ahead before trusting the critic (0: one step; 1: to the episode's end)."""
-    epochs: int = 4
+    epochs: int = 8
     """Passes over each rollout's batch."""
-    minibatches: int = 4
-    """Parts each pass splits the batch into, one optimiser step each."""
+    minibatches: int | None = None
+    """Parts each pass splits the batch into, one optimiser step each. None: about MINIBATCH rows each."""
     clip: float = 0.2
     """How far a pass may move an action's probability ratio from 1 before its gradient stops (PPO)."""
     lr: float | None = None
@@ -84,6 +84,8 @@ class TrainConfig:
             self.lr = default_lr(self.envs, self.update)
         if self.steps is None:
             self.steps = default_steps(self.envs)
+        if self.minibatches is None:
+            self.minibatches = default_minibatches(self.envs, self.steps)
 
     def validate(self) -> TrainConfig:
         """Raise ConfigError, naming the field, for any nonsense value."""
@@ -128,26 +130,36 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-ROLLOUT_BATCH = 256
-"""Steps in one rollout update, whatever the number of envs (see `default_steps`)."""
+ROLLOUT_BATCH = 1024
+"""Steps in one rollout update up to 64 envs (see `default_steps`)."""
+MIN_STEPS = 16
+"""The fewest steps of each env in a rollout: fewer, and GAE leans on the critic too soon (8 collapsed at 64 envs)."""
+MINIBATCH = 256
+"""Rows per optimiser step: the most that stays cheap (512 rows cost 3 times 256 here, out of cache)."""
 
 
 def default_lr(envs: int, update: str = "rollout") -> float:
     """The learning rate a run gets unless it names one.
 
-    "rollout": the batch is ROLLOUT_BATCH steps at every --envs, so one rate fits all.
+    "rollout": every optimiser step sees MINIBATCH rows at any --envs, so one rate fits all
+    (measured on CartPole-v1, seeds 200-211: 0.004 solved all at 1 to 64 envs).
     "episode": 0.005 for one env; bigger batches average out more noise, so they take bigger
     steps. Measured on CartPole-v1 (10 seeds each): sqrt scaling beat both a fixed rate and
     linear scaling; above 0.02 some seeds collapse.
     """
     if update == "rollout":
-        return 0.001
+        return 0.004
     return min(0.005 * math.sqrt(max(envs, 1)), 0.02)
 
 
 def default_steps(envs: int) -> int:
-    """Steps per env per rollout, so a batch holds about ROLLOUT_BATCH steps at any --envs."""
-    return max(1, round(ROLLOUT_BATCH / max(envs, 1)))
+    """Steps per env per rollout: a batch of about ROLLOUT_BATCH steps, with at least MIN_STEPS of each env."""
+    return max(MIN_STEPS, round(ROLLOUT_BATCH / max(envs, 1)))
+
+
+def default_minibatches(envs: int, steps: int) -> int:
+    """Minibatches per pass, so each holds about MINIBATCH rows whatever the batch's size."""
+    return max(1, round(envs * steps / MINIBATCH))
 
 
 PRESETS: dict[str, dict] = {
