@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -258,7 +259,7 @@ class Trainer:
         """One update on a batch of whole episodes; the episodes, with the env steps at the end of each."""
         batch = self._play()
         update_stats = self._update(batch)
-        steps = (np.cumsum([e.length for e in batch]) + self.progress.env_steps).tolist()
+        steps = list(accumulate((e.length for e in batch), initial=self.progress.env_steps))[1:]
         finished = [(float(e.rewards.sum()), e.length, n) for e, n in zip(batch, steps, strict=True)]
         return finished, update_stats, steps[-1] if steps else self.progress.env_steps
 
