@@ -203,8 +203,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", dest="env_id", help="gymnasium env id (default CartPole-v1)")
     parser.add_argument("--seed", type=whole_number, help="random seed (default 0)")
     parser.add_argument("--episodes", type=whole_number, help="train this many episodes (default: until solved)")
-    parser.add_argument("--envs", type=whole_number, help="episodes played at once, a vector env above 1 (default 1)")
-    parser.add_argument("--lr", type=number, help="learning rate (default 0.005 x sqrt(envs), at most 0.02)")
+    parser.add_argument("--envs", type=whole_number, help="episodes played at once, a vector env above 1 (default 16)")
+    parser.add_argument("--lr", type=number,
+                        help="learning rate (default 0.004; the notebook preset's 0.005)")
     parser.add_argument("--gamma", type=number, help="discount factor in (0, 1] (default 0.99)")
     parser.add_argument("--hidden", type=whole_number, help="hidden units of the shared layer (default 128)")
     parser.add_argument("--entropy", type=number, help="entropy bonus coefficient (default 0)")

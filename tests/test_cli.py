@@ -1,6 +1,7 @@
 """The command line through a subprocess: files written, lines printed, exit codes, no tracebacks."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from conftest import run_cli
 
 from ac_play.checkpoint import bundled_path
+from ac_play.config import TrainConfig
 
 
 def assert_clean_error(result, words):
@@ -25,6 +27,13 @@ def assert_clean_error(result, words):
 def test_every_subcommand_has_help(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0 and "usage: ac-play " + command in result.stdout
+
+
+def test_train_help_states_the_defaults_training_uses():
+    help_text = " ".join(run_cli("train", "--help").stdout.split())
+    defaults = TrainConfig()
+    assert re.search(r"--envs ENVS episodes played at once.*?\(default (\d+)\)", help_text)[1] == str(defaults.envs)
+    assert re.search(r"--lr LR learning rate \(default ([\d.]+)", help_text)[1] == str(defaults.lr)
 
 
 def test_headless_training_writes_the_run_folder(tmp_path):
