@@ -69,7 +69,7 @@ class Progress:
 MEMORY_LIMIT = 8 * 2**30
 """Bytes a training run may need (see `memory_needed`); bigger runs are refused before they allocate.
 
-A laptop's memory, far above any useful run: the defaults need 2 MiB, --envs 1000 about 2 GiB.
+A laptop's memory, far above any useful run: the defaults need 4 MiB, --envs 1000 about 68 MiB.
 """
 FLOAT_BYTES = 8
 UNLIMITED_EPISODE_STEPS = 1000
@@ -80,14 +80,14 @@ def memory_needed(config: TrainConfig, info: EnvInfo) -> int:
     """Bytes a run needs at its largest, from the sizes alone (nothing is allocated).
 
     parameters: 4 copies (weights, gradients, Adam's two moments) of every parameter
-    one update: envs x step limit rows of obs [D] and z, h, dh, dz [H]
-    the runner's buffers: envs x step limit rows of obs [D], action and reward
+    rows: envs x (steps + 1) of a rollout, or envs x the step limit of whole episodes
+    one update: rows of obs [D] and z, h, dh, dz [H]; the runner's buffers: rows of obs [D], action and reward
     """
     shapes = param_shapes(info.obs_dim, info.n_actions, config.hidden)
     parameters = 4 * sum(math.prod(shape) for shape in shapes.values())
-    rows = config.envs * (info.max_episode_steps or UNLIMITED_EPISODE_STEPS)
-    update = rows * (info.obs_dim + 4 * config.hidden)
-    buffers = rows * (info.obs_dim + 2)
+    limit = info.max_episode_steps or UNLIMITED_EPISODE_STEPS
+    rows = config.envs * (config.steps + 1 if config.update == "rollout" else limit)
+    update, buffers = rows * (info.obs_dim + 4 * config.hidden), rows * (info.obs_dim + 2)
     return FLOAT_BYTES * (parameters + update + buffers)
 
 
@@ -271,8 +271,8 @@ class Trainer:
         update_stats = learn_in_passes(batch, cfg.epochs, cfg.minibatches, self._shuffle, self._update_on)
         start = self.progress.env_steps
         finished = [(ret, length, start + played) for ret, length, played in rollout.finished]
-        if cfg.episodes is not None:
-            finished = finished[: cfg.episodes - self.progress.episode]
+        # the budget counts episodes exactly, though the rollout played on past it
+        finished = finished[: (cfg.episodes or cfg.max_episodes) - self.progress.episode]
         return finished, update_stats, start + int(rollout.valid.sum())
 
     def _start_runner(self):

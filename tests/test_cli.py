@@ -53,7 +53,8 @@ def test_headless_json_prints_one_object_per_episode_and_a_done_line(tmp_path):
     assert [o["episode"] for o in objects[:-1]] == [1, 2, 3, 4, 5]
     done = objects[-1]
     assert done["event"] == "done" and done["episodes"] == 5 and done["solved"] is False
-    assert done["env_steps"] == sum(o["length"] for o in objects[:-1])
+    # every step played counts, with those of the episodes the rollout left unfinished
+    assert done["env_steps"] >= sum(o["length"] for o in objects[:-1])
     assert done["checkpoint"] == str(tmp_path / "final.npz") and done["wall_s"] > 0
 
 
