@@ -47,6 +47,22 @@ def test_headless_training_writes_the_run_folder(tmp_path):
     assert "not solved: 12 episodes" in result.stdout and str(out / "final.npz") in result.stdout
 
 
+def test_update_episode_learns_once_per_batch_of_whole_episodes(tmp_path):
+    result = run_cli("train", "--headless", "--json", "--update", "episode", "--envs", "2", "--episodes", "6",
+                     "--hidden", "8", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()[:-1]]
+    assert [o["update"] for o in objects] == [1, 1, 2, 2, 3, 3]
+    assert objects[-1]["env_steps"] == sum(o["length"] for o in objects)
+    assert json.loads((tmp_path / "config.json").read_text())["update"] == "episode"
+
+
+def test_an_unknown_update_is_one_error_line():
+    result = run_cli("train", "--headless", "--update", "nope")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--update" in result.stderr and "'nope'" in result.stderr
+
+
 def test_headless_json_prints_one_object_per_episode_and_a_done_line(tmp_path):
     result = run_cli("train", "--headless", "--json", "--episodes", "5", "--envs", "2", "--out", tmp_path)
     objects = [json.loads(line) for line in result.stdout.splitlines()]
