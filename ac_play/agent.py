@@ -154,6 +154,8 @@ class ActorCritic:
         returns: np.ndarray,
         *,
         advantages: np.ndarray | None = None,
+        old_logp: np.ndarray | None = None,
+        clip: float = 0.2,
         entropy_coef: float = 0.0,
         value_coef: float = 0.5,
         huber_delta: float = 1.0,
@@ -172,6 +174,14 @@ class ActorCritic:
         adv is a constant (no gradient flows through it): by default G - V computed from the
         current parameters, or the `advantages` [B] passed in. Holding it constant keeps the
         actor's loss from pulling on the critic head.
+
+        With `old_logp` [B], the log-probabilities of the actions when they were taken, the actor's
+        term is the clipped surrogate that lets one batch be learnt from several times (PPO):
+
+            ratio = exp(logp[a] - old_logp)
+            actor = reduce(-min(ratio * adv, clip(ratio, 1 - clip, 1 + clip) * adv))
+
+        At ratio 1 (the batch's first pass) its gradient is exactly the policy gradient above.
         """
         obs = np.atleast_2d(obs)
         batch = obs.shape[0]
@@ -190,7 +200,8 @@ class ActorCritic:
             huber_delta * (abs_error - 0.5 * huber_delta),
         )
         entropy = -(probs * logp).sum(axis=1)
-        actor_loss = float(reduce(-(logp[rows, actions] * adv)))
+        actor_terms, weight = actor_objective(logp[rows, actions], adv, old_logp, clip)
+        actor_loss = float(reduce(actor_terms))
         critic_loss = float(reduce(huber))
         entropy_term = float(reduce(entropy))
         total = actor_loss - entropy_coef * entropy_term + value_coef * critic_loss
@@ -198,7 +209,7 @@ class ActorCritic:
 
         p = self.params
         # backward: the forward's names in reverse order, d<name> = d loss / d <name>
-        dlogp_chosen = -adv / count  # actor: loss holds reduce(-logp[a] * adv)
+        dlogp_chosen = -weight / count  # actor: d actor_terms / d logp[a] = -weight
         # log-softmax: dlogits = onehot(a) * dlogp_a - probs * dlogp_a
         dlogits = -probs * dlogp_chosen[:, None]
         dlogits[rows, actions] += dlogp_chosen
@@ -210,12 +221,30 @@ class ActorCritic:
         dba = dlogits.sum(axis=0)
         dWc = h.T @ dvalues[:, None]  # values = h @ Wc + bc
         dbc = np.array([dvalues.sum()])
-        dh = dlogits @ p["Wa"].T + dvalues[:, None] @ p["Wc"].T  # h feeds both heads
+        # h feeds both heads: dh = dlogits @ Wa.T + dvalues @ Wc.T, as one product (a third of the cost)
+        dh = np.concatenate([dlogits, dvalues[:, None]], axis=1) @ np.concatenate([p["Wa"], p["Wc"]], axis=1).T
         dz = dh * (z > 0)  # relu: passes the gradient only where it was active
         dW1 = obs.T @ dz  # z = obs @ W1 + b1
         db1 = dz.sum(axis=0)
         grads = {"W1": dW1, "b1": db1, "Wa": dWa, "ba": dba, "Wc": dWc, "bc": dbc}
         return terms, grads
+
+
+def actor_objective(
+    logp_chosen: np.ndarray, adv: np.ndarray, old_logp: np.ndarray | None, clip: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The actor's per-step loss [B], and `weight` [B] with d loss / d logp[a] = -weight.
+
+    Plain policy gradient: loss -logp[a] * adv, weight adv. Clipped surrogate (old_logp given):
+    d(-ratio * adv) / d logp[a] = -ratio * adv where the unclipped term is the smaller one, and
+    nothing where the clip holds the ratio still (the min picks the constant clipped term).
+    """
+    if old_logp is None:
+        return -(logp_chosen * adv), adv
+    ratio = np.exp(logp_chosen - old_logp)
+    unclipped = ratio * adv
+    clipped = np.clip(ratio, 1.0 - clip, 1.0 + clip) * adv
+    return -np.minimum(unclipped, clipped), np.where(unclipped <= clipped, unclipped, 0.0)
 
 
 REDUCTIONS = {"mean": np.mean, "sum": np.sum}

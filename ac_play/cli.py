@@ -18,7 +18,7 @@ from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError, SettingError, printable, silence_stdout
 
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
-                  "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy"}
+                  "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy", "update": "--update"}
 """TrainConfig fields the command line sets, and their flags."""
 OTHER_FLAGS = {
     "speed": "--speed", "record": "--record", "force": "--force", "jobs": "--jobs", "max_episodes": "--max-episodes",
@@ -203,8 +203,12 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", dest="env_id", help="gymnasium env id (default CartPole-v1)")
     parser.add_argument("--seed", type=whole_number, help="random seed (default 0)")
     parser.add_argument("--episodes", type=whole_number, help="train this many episodes (default: until solved)")
-    parser.add_argument("--envs", type=whole_number, help="episodes played at once, a vector env above 1 (default 1)")
-    parser.add_argument("--lr", type=number, help="learning rate (default 0.005 x sqrt(envs), at most 0.02)")
+    parser.add_argument("--envs", type=whole_number, help="episodes played at once, a vector env above 1 (default 16)")
+    parser.add_argument("--lr", type=number,
+                        help="learning rate (default 0.004; the notebook preset's 0.005)")
+    parser.add_argument("--update", choices=["rollout", "episode"],
+                        help="learn every few steps from GAE advantages (rollout, the default), or once per "
+                             "batch of whole episodes from Monte-Carlo returns (episode, the notebook's)")
     parser.add_argument("--gamma", type=number, help="discount factor in (0, 1] (default 0.99)")
     parser.add_argument("--hidden", type=whole_number, help="hidden units of the shared layer (default 128)")
     parser.add_argument("--entropy", type=number, help="entropy bonus coefficient (default 0)")

@@ -133,22 +133,36 @@ def print_json(stats: EpisodeStats) -> None:
 
 def train_loop(trainer: Trainer, folder: RunFolder, show, live) -> tuple[int, str | None]:
     """Train and record until done; how it ended, as an exit code and an error sentence."""
+    code = 0
     try:
         for stats in trainer.episodes():
             folder.record(stats, trainer)
-            show(stats)
             if live is not None:
                 live.send_from(trainer)
+            if code == 0:
+                code = show_unless_closed(show, stats, trainer)
     except KeyboardInterrupt:
         return 130, None
-    except BrokenPipeError:
-        silence_stdout()
-        return 141, None
     except DivergedError as exc:
         return 1, str(exc)
     except AcPlayError as exc:  # a run file could not be written
         return 2, str(exc)
-    return 0, None
+    return code, None
+
+
+def show_unless_closed(show, stats: EpisodeStats, trainer: Trainer) -> int:
+    """Show one episode; 141 once stdout is closed, and training stops after the update under way.
+
+    The rest of that update's episodes are counted already, so they are still recorded: the
+    metrics then reach as far as final.npz.
+    """
+    try:
+        show(stats)
+    except BrokenPipeError:
+        silence_stdout()
+        trainer.stop()
+        return 141
+    return 0
 
 
 def finish(folder: RunFolder, trainer: Trainer) -> tuple[Path | None, list[str]]:

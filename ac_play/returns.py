@@ -30,6 +30,26 @@ def discounted_returns(rewards: np.ndarray, gamma: float, bootstrap: float = 0.0
     return np.array(out)
 
 
+def gae_advantages(
+    rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray,
+    terminated: np.ndarray, ended: np.ndarray, gamma: float, lam: float,
+) -> np.ndarray:
+    """Generalised advantage estimates for arrays [T, N] of N envs played side by side.
+
+    delta_t = r_t + gamma * V(s_t+1) - V(s_t), with V(s_t+1) = 0 after a fall (terminated),
+    A_t = delta_t + gamma * lam * A_t+1, restarted where an episode ended (fell or cut off).
+    lam 1 gives the Monte-Carlo return minus V, bootstrapped at the rollout's end; lam 0 one step.
+    """
+    deltas = rewards + gamma * next_values * ~terminated - values
+    advantages = np.empty_like(deltas)
+    carry = np.zeros(deltas.shape[1:])
+    # the recursion runs backwards through time; each step is one NumPy operation over the envs
+    for t in range(len(deltas) - 1, -1, -1):
+        carry = deltas[t] + gamma * lam * ~ended[t] * carry
+        advantages[t] = carry
+    return advantages
+
+
 def normalise(returns: np.ndarray) -> np.ndarray:
     """(G - mean(G)) / (std(G) + eps), over the given steps."""
     return (returns - returns.mean()) / (returns.std() + NORMALISE_EPS)

@@ -13,16 +13,18 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from itertools import accumulate
 
 import numpy as np
 
 from ac_play.agent import ActorCritic, grad_norm, param_shapes
 from ac_play.blas import AUTO, TRAINING_LIMIT, wanted_threads
 from ac_play.config import HOT_SETTINGS, ConfigError, TrainConfig
-from ac_play.envs import EnvInfo, Episode, env_info, make_runner
+from ac_play.envs import EnvInfo, Episode, env_info, make_rollout_runner, make_runner
 from ac_play.errors import AcPlayError
 from ac_play.optim import make_optimizer
 from ac_play.returns import RunningNormaliser, discounted_returns, normalise
+from ac_play.rollouts import Batch, learn_in_passes, rollout_batch
 
 
 class DivergedError(AcPlayError):
@@ -67,7 +69,7 @@ class Progress:
 MEMORY_LIMIT = 8 * 2**30
 """Bytes a training run may need (see `memory_needed`); bigger runs are refused before they allocate.
 
-A laptop's memory, far above any useful run: the defaults need 2 MiB, --envs 1000 about 2 GiB.
+A laptop's memory, far above any useful run: the defaults need 4 MiB, --envs 1000 about 68 MiB.
 """
 FLOAT_BYTES = 8
 UNLIMITED_EPISODE_STEPS = 1000
@@ -78,14 +80,14 @@ def memory_needed(config: TrainConfig, info: EnvInfo) -> int:
     """Bytes a run needs at its largest, from the sizes alone (nothing is allocated).
 
     parameters: 4 copies (weights, gradients, Adam's two moments) of every parameter
-    one update: envs x step limit rows of obs [D] and z, h, dh, dz [H]
-    the runner's buffers: envs x step limit rows of obs [D], action and reward
+    rows: envs x (steps + 1) of a rollout, or envs x the step limit of whole episodes
+    one update: rows of obs [D] and z, h, dh, dz [H]; the runner's buffers: rows of obs [D], action and reward
     """
     shapes = param_shapes(info.obs_dim, info.n_actions, config.hidden)
     parameters = 4 * sum(math.prod(shape) for shape in shapes.values())
-    rows = config.envs * (info.max_episode_steps or UNLIMITED_EPISODE_STEPS)
-    update = rows * (info.obs_dim + 4 * config.hidden)
-    buffers = rows * (info.obs_dim + 2)
+    limit = info.max_episode_steps or UNLIMITED_EPISODE_STEPS
+    rows = config.envs * (config.steps + 1 if config.update == "rollout" else limit)
+    update, buffers = rows * (info.obs_dim + 4 * config.hidden), rows * (info.obs_dim + 2)
     return FLOAT_BYTES * (parameters + update + buffers)
 
 
@@ -142,6 +144,7 @@ class Trainer:
         self.progress = Progress()
         self.threshold = self.info.reward_threshold
         self._runner = None
+        self._shuffle: np.random.Generator | None = None
         self._control = threading.Condition()
         self._paused = False
         self._steps_allowed = 0
@@ -240,22 +243,50 @@ class Trainer:
         try:
             # overflow shows up as a non-finite loss or parameter, which _update reports in words
             with np.errstate(all="ignore"):
-                batch = self._play()
-                update_stats = self._update(batch)
+                learn = self._learn_from_rollout if self.config.update == "rollout" else self._learn_from_episodes
+                finished, update_stats, env_steps = learn()
         except DivergedError:
             # the batch is dropped whole, so the trainer is as it was after the last good update
             self.normaliser.load_state(normaliser_before)
             raise
         self.progress.elapsed += time.perf_counter() - started
         self.progress.updates += 1
-        return [self._record(episode, update_stats) for episode in batch]
+        stats = [self._record(*episode, update_stats) for episode in finished]
+        self.progress.env_steps = env_steps  # with the steps of episodes still going
+        return stats
 
-    def _play(self) -> list[Episode]:
+    def _learn_from_episodes(self) -> tuple[list[tuple[float, int, int]], dict[str, float], int]:
+        """One update on a batch of whole episodes; the episodes, with the env steps at the end of each."""
+        batch = self._play()
+        update_stats = self._update(batch)
+        steps = list(accumulate((e.length for e in batch), initial=self.progress.env_steps))[1:]
+        finished = [(float(e.rewards.sum()), e.length, n) for e, n in zip(batch, steps, strict=True)]
+        return finished, update_stats, steps[-1] if steps else self.progress.env_steps
+
+    def _learn_from_rollout(self) -> tuple[list[tuple[float, int, int]], dict[str, float], int]:
+        """One rollout of `steps` steps per env, then `epochs` passes over it; the episodes that ended in it."""
+        cfg = self.config
+        rollout = self._start_runner().play(self.agent, cfg.steps)
+        batch = rollout_batch(self.agent, self.normaliser, rollout, cfg.gamma, cfg.gae_lambda)
+        update_stats = learn_in_passes(batch, cfg.epochs, cfg.minibatches, self._shuffle, self._update_on)
+        start = self.progress.env_steps
+        finished = [(ret, length, start + played) for ret, length, played in rollout.finished]
+        # the budget counts episodes exactly, though the rollout played on past it
+        finished = finished[: (cfg.episodes or cfg.max_episodes) - self.progress.episode]
+        return finished, update_stats, start + int(rollout.valid.sum())
+
+    def _start_runner(self):
         if self._runner is None:
             # each resume gets its own env seed, so a resumed run does not replay its start
             env_seed = self.config.seed + 1_000_003 * self.progress.episode
             rng = np.random.default_rng([self.config.seed, self.progress.episode])
-            self._runner = make_runner(self.config.env_id, self.config.envs, env_seed, rng)
+            self._shuffle = np.random.default_rng([self.config.seed, self.progress.episode, 1])
+            runner = make_rollout_runner if self.config.update == "rollout" else make_runner
+            self._runner = runner(self.config.env_id, self.config.envs, env_seed, rng)
+        return self._runner
+
+    def _play(self) -> list[Episode]:
+        self._start_runner()
         count = self.config.envs
         if self.config.episodes is not None:
             count = min(count, self.config.episodes - self.progress.episode)
@@ -278,14 +309,21 @@ class Trainer:
         return self.normaliser.normalise(raw)
 
     def _update(self, batch: list[Episode]) -> dict[str, float]:
-        cfg = self.config
         targets = self._targets(batch)
         obs = np.concatenate([e.obs for e in batch])
         actions = np.concatenate([e.actions for e in batch])
+        return self._update_on(Batch(obs, actions, targets, None, None))
+
+    def _update_on(self, batch: Batch) -> dict[str, float]:
+        """One optimiser step on a batch (advantages and old_logp None: G - V, no clip)."""
+        cfg = self.config
         terms, grads = self.agent.loss_terms_and_grads(
-            obs,
-            actions,
-            targets,
+            batch.obs,
+            batch.actions,
+            batch.targets,
+            advantages=batch.advantages,
+            old_logp=batch.old_logp,
+            clip=cfg.clip,
             entropy_coef=cfg.entropy,
             value_coef=cfg.value_coef,
             huber_delta=cfg.huber_delta,
@@ -330,11 +368,10 @@ class Trainer:
             f"infinite or NaN (learning rate {self.optimizer.lr:g}); try a smaller learning rate"
         )
 
-    def _record(self, episode: Episode, update_stats: dict[str, float]) -> EpisodeStats:
+    def _record(self, episode_return: float, length: int, env_steps: int, update_stats: dict) -> EpisodeStats:
         p = self.progress
-        episode_return = float(episode.rewards.sum())
         p.episode += 1
-        p.env_steps += episode.length
+        p.env_steps = env_steps
         alpha = self.config.running_alpha
         if p.episode == 1:
             # starting from the first return, not 0, keeps envs with negative rewards (Acrobot)
@@ -348,7 +385,7 @@ class Trainer:
         return EpisodeStats(
             episode=p.episode,
             episode_return=episode_return,
-            length=episode.length,
+            length=length,
             running_reward=p.running_reward,
             env_steps=p.env_steps,
             elapsed=p.elapsed,

@@ -94,6 +94,70 @@ def test_gradients_match_central_finite_differences(batch, obs_dim, n_actions, h
         assert relative_error < 1e-6, f"{name}: relative error {relative_error:.2e}"
 
 
+def numeric_gradient(loss, param, eps=1e-6):
+    """Central finite differences of loss() with respect to every entry of param."""
+    numeric = np.zeros_like(param)
+    for index in np.ndindex(param.shape):
+        saved = param[index]
+        param[index] = saved + eps
+        plus = loss()
+        param[index] = saved - eps
+        minus = loss()
+        param[index] = saved
+        numeric[index] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+@pytest.mark.parametrize(
+    "batch, obs_dim, n_actions, hidden, entropy, clip",
+    [(1, 4, 2, 3, 0.0, 0.2), (12, 4, 2, 8, 0.01, 0.2), (40, 6, 3, 16, 0.0, 0.1), (25, 3, 4, 5, 0.05, 0.3)],
+)
+def test_clipped_surrogate_gradients_match_central_finite_differences(batch, obs_dim, n_actions, hidden, entropy, clip):
+    rng = np.random.default_rng(batch * 7 + hidden)
+    agent = agent_with_random_params(obs_dim, n_actions, hidden, seed=batch * 3 + hidden)
+    obs, actions, returns = random_batch(rng, batch, obs_dim, n_actions)
+    probs, values = agent.forward(obs)
+    logp_now = np.log(probs[np.arange(batch), actions])
+    # old log-probabilities that put the ratios on both sides of the clip, none on its edge
+    ratios = rng.choice([0.5, 0.95, 1.05, 1.6], size=batch) * rng.uniform(0.98, 1.02, size=batch)
+    old_logp = logp_now - np.log(ratios)
+    advantages = rng.standard_normal(batch)
+    kwargs = dict(advantages=advantages, old_logp=old_logp, clip=clip, entropy_coef=entropy)
+    _, grads = agent.loss_and_grads(obs, actions, returns, **kwargs)
+    for name in PARAM_NAMES:
+        numeric = numeric_gradient(lambda: agent.loss_and_grads(obs, actions, returns, **kwargs)[0],
+                                   agent.params[name])
+        scale = max(np.abs(numeric).max(), np.abs(grads[name]).max(), 1e-8)
+        relative_error = np.abs(numeric - grads[name]).max() / scale
+        assert relative_error < 1e-6, f"{name}: relative error {relative_error:.2e}"
+
+
+def test_the_clipped_surrogate_at_ratio_one_is_the_policy_gradient():
+    rng = np.random.default_rng(5)
+    agent = agent_with_random_params(4, 2, 8, seed=5)
+    obs, actions, returns = random_batch(rng, 30, 4, 2)
+    probs, _ = agent.forward(obs)
+    old_logp = np.log(probs[np.arange(30), actions])
+    advantages = rng.standard_normal(30)
+    # the losses differ (-logp * adv against -ratio * adv) but not their gradients
+    _, plain_grads = agent.loss_and_grads(obs, actions, returns, advantages=advantages)
+    _, clipped_grads = agent.loss_and_grads(obs, actions, returns, advantages=advantages, old_logp=old_logp)
+    for name in PARAM_NAMES:
+        np.testing.assert_allclose(clipped_grads[name], plain_grads[name], rtol=1e-10, atol=1e-14)
+
+
+def test_a_clipped_step_stops_pulling_once_the_ratio_is_past_the_clip():
+    rng = np.random.default_rng(6)
+    agent = agent_with_random_params(4, 2, 8, seed=6)
+    obs, actions, returns = random_batch(rng, 10, 4, 2)
+    probs, _ = agent.forward(obs)
+    logp = np.log(probs[np.arange(10), actions])
+    # every action already 1.5 times likelier than when taken, and every advantage positive
+    kwargs = dict(advantages=np.ones(10), old_logp=logp - np.log(1.5), clip=0.2, value_coef=0.0)
+    _, grads = agent.loss_and_grads(obs, actions, returns, **kwargs)
+    assert all(not np.any(grads[name]) for name in ("Wa", "ba"))
+
+
 def test_default_advantage_is_returns_minus_values():
     rng = np.random.default_rng(0)
     agent = agent_with_random_params(4, 2, 8, seed=0)

@@ -42,7 +42,7 @@ def assert_one_error_line(result, words):
     [
         (["bench", "--env", "Nope-v0"], "unknown environment 'Nope-v0'"),
         (["bench", "--env", "Pendulum-v1"], "ac-play needs Discrete"),
-        (["bench", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about 1.9 PiB of memory"),
+        (["bench", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about 65 TiB of memory"),
         (["bench", "--seeds", "1000", "--jobs", "1000"], "--jobs 1000 would need about"),
         (["bench", "--memory", "5", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about"),
         (["bench", "--tui", "--seeds", "1", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about"),
@@ -133,16 +133,19 @@ def test_trainer_refuses_at_once_without_allocating(field, size, reason):
 def test_memory_needed_counts_parameters_update_and_buffers():
     info = env_info("CartPole-v1")  # obs 4, actions 2, 500 steps
     parameters = 4 * (4 * 128 + 128 + 128 * 2 + 2 + 128 + 1)
-    rows = 500
+    rows = 16 * (64 + 1)  # the defaults' rollout: 64 steps of 16 envs, and the obs after them
     assert memory_needed(TrainConfig(), info) == 8 * (parameters + rows * (4 + 4 * 128) + rows * (4 + 2))
-    assert memory_needed(TrainConfig(), info) < 3 * 2**20
+    assert memory_needed(TrainConfig(), info) < 5 * 2**20
+    rows = 500  # whole episodes of one env, up to the step limit
+    episodes = TrainConfig(envs=1, update="episode")
+    assert memory_needed(episodes, info) == 8 * (parameters + rows * (4 + 4 * 128) + rows * (4 + 2))
 
 
 def test_memory_check_names_hidden_when_one_env_cannot_fit_else_envs():
     info = env_info("CartPole-v1")
     check_memory(TrainConfig(envs=1000), info)
-    for config, field in [(TrainConfig(hidden=10**6), "hidden"), (TrainConfig(envs=10_000), "envs"),
-                          (TrainConfig(hidden=10**6, envs=10_000), "hidden")]:
+    for config, field in [(TrainConfig(hidden=10**6), "hidden"), (TrainConfig(envs=10**6), "envs"),
+                          (TrainConfig(hidden=10**6, envs=10**6), "hidden")]:
         with pytest.raises(ConfigError) as refused:
             check_memory(config, info)
         assert refused.value.field == field

@@ -74,7 +74,9 @@ def test_resume_continues_counters_and_optimizer(trained):
     assert resumed.optimizer.t == trainer.optimizer.t
     stats = list(resumed.episodes())
     assert [s.episode for s in stats] == list(range(11, 16))
-    assert resumed.optimizer.t == trainer.optimizer.t + 5
+    steps_per_update = config.epochs * config.minibatches  # each pass over a rollout, in minibatches
+    updates = resumed.progress.updates - trainer.progress.updates
+    assert updates >= 1 and resumed.optimizer.t == trainer.optimizer.t + updates * steps_per_update
 
 
 def test_resuming_twice_gives_identical_runs(trained):

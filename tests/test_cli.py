@@ -1,6 +1,7 @@
 """The command line through a subprocess: files written, lines printed, exit codes, no tracebacks."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from conftest import run_cli
 
 from ac_play.checkpoint import bundled_path
+from ac_play.config import TrainConfig
 
 
 def assert_clean_error(result, words):
@@ -27,6 +29,13 @@ def test_every_subcommand_has_help(command):
     assert result.returncode == 0 and "usage: ac-play " + command in result.stdout
 
 
+def test_train_help_states_the_defaults_training_uses():
+    help_text = " ".join(run_cli("train", "--help").stdout.split())
+    defaults = TrainConfig()
+    assert re.search(r"--envs ENVS episodes played at once.*?\(default (\d+)\)", help_text)[1] == str(defaults.envs)
+    assert re.search(r"--lr LR learning rate \(default ([\d.]+)", help_text)[1] == str(defaults.lr)
+
+
 def test_headless_training_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
     result = run_cli("train", "--headless", "--episodes", "12", "--hidden", "8", "--out", out)
@@ -38,13 +47,30 @@ def test_headless_training_writes_the_run_folder(tmp_path):
     assert "not solved: 12 episodes" in result.stdout and str(out / "final.npz") in result.stdout
 
 
+def test_update_episode_learns_once_per_batch_of_whole_episodes(tmp_path):
+    result = run_cli("train", "--headless", "--json", "--update", "episode", "--envs", "2", "--episodes", "6",
+                     "--hidden", "8", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()[:-1]]
+    assert [o["update"] for o in objects] == [1, 1, 2, 2, 3, 3]
+    assert objects[-1]["env_steps"] == sum(o["length"] for o in objects)
+    assert json.loads((tmp_path / "config.json").read_text())["update"] == "episode"
+
+
+def test_an_unknown_update_is_one_error_line():
+    result = run_cli("train", "--headless", "--update", "nope")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--update" in result.stderr and "'nope'" in result.stderr
+
+
 def test_headless_json_prints_one_object_per_episode_and_a_done_line(tmp_path):
     result = run_cli("train", "--headless", "--json", "--episodes", "5", "--envs", "2", "--out", tmp_path)
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["episode"] for o in objects[:-1]] == [1, 2, 3, 4, 5]
     done = objects[-1]
     assert done["event"] == "done" and done["episodes"] == 5 and done["solved"] is False
-    assert done["env_steps"] == sum(o["length"] for o in objects[:-1])
+    # every step played counts, with those of the episodes the rollout left unfinished
+    assert done["env_steps"] >= sum(o["length"] for o in objects[:-1])
     assert done["checkpoint"] == str(tmp_path / "final.npz") and done["wall_s"] > 0
 
 

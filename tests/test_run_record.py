@@ -17,7 +17,7 @@ from ac_play.runs import make_trainer, run_config
 from ac_play.tui.main import build_app
 from ac_play.tui.session import load_history
 
-DEFAULTS = {"lr": 0.005, "gamma": 0.99, "entropy": 0.0}
+DEFAULTS = {"lr": TrainConfig().lr, "gamma": 0.99, "entropy": 0.0}
 
 
 def metrics_lines(folder: Path) -> list[dict]:
@@ -36,7 +36,7 @@ def train_updates(folder: runs.RunFolder, trainer, updates: int) -> None:
 
 def a_run_with_a_change(out: Path) -> None:
     """Two episodes at gamma 0.99, then two at 0.95, saved as a finished run."""
-    config = TrainConfig(hidden=8, episodes=100)
+    config = TrainConfig(hidden=8, episodes=100, envs=1, update="episode")  # one episode per update
     trainer = make_trainer(config)
     folder = runs.RunFolder(out, config)
     train_updates(folder, trainer, 2)
@@ -106,5 +106,6 @@ def test_a_run_logged_before_settings_were_recorded_resumes_in_place_and_shows_i
     assert result.returncode == 0, result.stderr
     lines = metrics_lines(tmp_path)
     assert [line["episode"] for line in lines] == [1, 2, 3, 4, 5, 6]
-    assert "settings" not in lines[3] and lines[5]["settings"] == {**DEFAULTS, "gamma": 0.95}
+    # the run's own lr: the episode update's at one env
+    assert "settings" not in lines[3] and lines[5]["settings"] == {**DEFAULTS, "lr": 0.005, "gamma": 0.95}
     assert config_json(tmp_path)["changes"] == []

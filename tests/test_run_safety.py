@@ -335,7 +335,7 @@ def train_updates(folder: runs.RunFolder, trainer: Trainer, updates: int) -> Non
 def test_final_npz_is_written_every_final_interval_while_training(tmp_path, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(runs.time, "monotonic", clock)
-    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100, envs=1, update="episode"))
     folder = runs.RunFolder(tmp_path, trainer.config)
     train_updates(folder, trainer, 3)
     assert not (tmp_path / "final.npz").exists()
@@ -347,7 +347,7 @@ def test_final_npz_is_written_every_final_interval_while_training(tmp_path, monk
 
 
 def test_final_npz_is_written_when_the_run_is_first_solved(tmp_path):
-    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100, envs=1, update="episode"))
     trainer.threshold = 1.0  # any first episode solves it
     folder = runs.RunFolder(tmp_path, trainer.config)
     train_updates(folder, trainer, 1)
@@ -358,7 +358,7 @@ def test_final_npz_is_written_when_the_run_is_first_solved(tmp_path):
 def test_a_waiting_best_is_written_within_the_interval_with_no_further_improvement(tmp_path, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(runs.time, "monotonic", clock)
-    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100, envs=1, update="episode"))
     folder = runs.RunFolder(tmp_path, trainer.config)
     train_updates(folder, trainer, 1)  # episode 1 sets the first best, too soon to write
     assert not (tmp_path / "best.npz").exists()
@@ -371,7 +371,7 @@ def test_a_waiting_best_is_written_within_the_interval_with_no_further_improveme
 
 def test_pausing_the_tui_writes_a_waiting_best_at_once(tmp_path, monkeypatch):
     monkeypatch.setattr(runs.time, "monotonic", Clock())  # the best is not due for BEST_SAVE_INTERVAL
-    session = TrainingSession(TrainConfig(hidden=8, episodes=100), None, tmp_path)
+    session = TrainingSession(TrainConfig(hidden=8, episodes=100, envs=1, update="episode"), None, tmp_path)
     session.trainer.pause()  # as space does; the update under way still finishes
     for stats in session.trainer.run_update():
         session.record(stats)
@@ -381,7 +381,7 @@ def test_pausing_the_tui_writes_a_waiting_best_at_once(tmp_path, monkeypatch):
 
 
 def test_save_intervals_are_constructor_arguments(tmp_path):
-    trainer = Trainer(TrainConfig(hidden=8, episodes=100))
+    trainer = Trainer(TrainConfig(hidden=8, episodes=100, envs=1, update="episode"))
     folder = runs.RunFolder(tmp_path, trainer.config, best_interval=0, final_interval=0)
     train_updates(folder, trainer, 2)
     assert progress_of(tmp_path / "final.npz")["episode"] == 2
@@ -465,7 +465,8 @@ def half_written(real_write, fd, data):
                                             (half_written, "bytes were written (is the disk full?)")])
 def test_a_failed_metrics_write_is_one_line_exit_2_and_whole_lines(tmp_path, monkeypatch, capsys, failure, words):
     fake_metrics_write(monkeypatch, failure)
-    code = cli.main(["train", "--headless", "--hidden", "8", "--episodes", "50", "--out", str(tmp_path)])
+    code = cli.main(["train", "--headless", "--hidden", "8", "--episodes", "50", "--envs", "1", "--update", "episode",
+                     "--out", str(tmp_path)])
     stderr = capsys.readouterr().err
     assert code == 2
     assert stderr.count("ac-play: error:") == 1 and "Traceback" not in stderr

@@ -44,7 +44,7 @@ def test_another_seed_gives_other_statistics():
 
 
 def test_statistics_are_consistent_per_episode():
-    _, stats = run(TrainConfig(seed=0, envs=3, episodes=30))
+    _, stats = run(TrainConfig(seed=0, envs=3, episodes=30, update="episode"))
     assert [s.episode for s in stats] == list(range(1, 31))
     assert all(s.episode_return == s.length for s in stats)  # CartPole pays 1 per step
     assert stats[-1].env_steps == sum(s.length for s in stats)
@@ -56,7 +56,7 @@ def test_statistics_are_consistent_per_episode():
 
 
 def test_negative_reward_env_is_not_solved_by_its_first_episode():
-    trainer, stats = run(TrainConfig(env_id="Acrobot-v1", episodes=2, hidden=8))
+    trainer, stats = run(TrainConfig(env_id="Acrobot-v1", episodes=2, hidden=8, envs=1, update="episode"))
     assert stats[0].running_reward == stats[0].episode_return == -500.0
     assert not trainer.solved
 

@@ -36,8 +36,9 @@ def pilot_test(test):
 
 
 def make_app(tmp_path, **settings) -> TrainApp:
-    # an episode budget keeps training going after it solves, so no test races the SOLVED state
-    config = TrainConfig(**{"hidden": 16, "seed": 3, "episodes": 100_000, **settings})
+    # an episode budget keeps training going after it solves, so no test races the SOLVED state;
+    # the episode update at one env learns once per episode, so each key's effect is one episode
+    config = TrainConfig(**{"hidden": 16, "seed": 3, "episodes": 100_000, "envs": 1, "update": "episode", **settings})
     return TrainApp(TrainingSession(config, None, tmp_path / "run"))
 
 

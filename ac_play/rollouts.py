@@ -1,0 +1,84 @@
+"""The rollout update's batch: GAE advantages and critic targets from T steps of N envs.
+
+The notebook learns once per episode from Monte-Carlo returns. A rollout update learns every
+few hundred steps instead, from advantages that trust the critic a little (GAE), so learning
+starts long before the first good episode ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ac_play.agent import ActorCritic
+from ac_play.envs import Rollout
+from ac_play.returns import NORMALISE_EPS, RunningNormaliser, gae_advantages
+
+
+@dataclass
+class Batch:
+    """What the optimiser learns from, one row per real step: obs [B, D] and the rest [B]."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    targets: np.ndarray
+    advantages: np.ndarray
+    old_logp: np.ndarray
+
+    def rows(self, index: np.ndarray) -> Batch:
+        return Batch(*(array[index] for array in (self.obs, self.actions, self.targets,
+                                                  self.advantages, self.old_logp)))
+
+
+def rollout_batch(
+    agent: ActorCritic, normaliser: RunningNormaliser, rollout: Rollout, gamma: float, lam: float
+) -> Batch:
+    """The batch of a rollout; updates `normaliser` with the rollout's returns.
+
+    The critic works in normalised units; advantages are computed in the env's own units (the
+    critic's values denormalised) and then scaled to mean 0, std 1 over the batch.
+    """
+    steps, envs, obs_dim = rollout.obs.shape
+    probs, values = agent.forward(rollout.obs.reshape(-1, obs_dim))
+    values = normaliser.denormalise(values).reshape(steps, envs)
+    ended = rollout.terminated | rollout.truncated
+    advantages = gae_advantages(
+        rollout.rewards, values[:-1], values[1:], rollout.terminated, ended, gamma, lam
+    )
+    valid = rollout.valid
+    returns = (advantages + values[:-1])[valid]
+    normaliser.update(returns)
+    advantages = advantages[valid]
+    actions = rollout.actions[valid]
+    chosen = probs.reshape(steps, envs, -1)[:-1][valid][np.arange(len(actions)), actions]
+    return Batch(
+        obs=rollout.obs[:-1][valid],
+        actions=actions,
+        targets=normaliser.normalise(returns),
+        advantages=(advantages - advantages.mean()) / (advantages.std() + NORMALISE_EPS),
+        old_logp=np.log(np.maximum(chosen, np.finfo(float).tiny)),
+    )
+
+
+def minibatch_indices(size: int, parts: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A shuffled split of range(size) into `parts` nearly equal, non-empty parts (none if size is 0)."""
+    if size == 0:
+        return []
+    return [part for part in np.array_split(rng.permutation(size), min(parts, size)) if len(part)]
+
+
+def learn_in_passes(
+    batch: Batch, epochs: int, minibatches: int, rng: np.random.Generator,
+    update_on: Callable[[Batch], dict[str, float]],
+) -> dict[str, float]:
+    """`epochs` passes over the batch, each in shuffled minibatches of one `update_on` step; their mean statistics."""
+    sums: dict[str, float] = {}
+    steps = 0
+    for _ in range(epochs):
+        for rows in minibatch_indices(len(batch.actions), minibatches, rng):
+            for name, value in update_on(batch.rows(rows)).items():
+                sums[name] = sums.get(name, 0.0) + value
+            steps += 1
+    return {name: total / steps for name, total in sums.items()}
