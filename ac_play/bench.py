@@ -70,9 +70,9 @@ def bare_steps_per_second(env_id: str, envs: int, steps: int = BARE_STEPS, seed:
 
 
 def bench_config(env_id: str, seed: int, envs: int, preset_name: str = "default",
-                 max_episodes: int | None = None) -> TrainConfig:
-    """The settings one seed trains with: the preset's, until solved or `max_episodes` (None: the preset's limit)."""
-    return preset(preset_name, env_id=env_id, seed=seed, envs=envs, max_episodes=max_episodes).validate()
+                 max_episodes: int | None = None, update: str | None = None) -> TrainConfig:
+    """The settings one seed trains with: the preset's (with `update` if given), until solved or `max_episodes`."""
+    return preset(preset_name, env_id=env_id, seed=seed, envs=envs, max_episodes=max_episodes, update=update).validate()
 
 
 def bench_seed(job: tuple) -> dict:
@@ -87,9 +87,9 @@ def bench_seed(job: tuple) -> dict:
 
 
 def train_seed(env_id: str, seed: int, envs: int, preset_name: str = "default",
-               max_episodes: int | None = None) -> dict:
+               max_episodes: int | None = None, update: str | None = None) -> dict:
     """Train one seed until solved (or out of episodes); report its numbers beside the bare env throughput."""
-    config = bench_config(env_id, seed, envs, preset_name, max_episodes)
+    config = bench_config(env_id, seed, envs, preset_name, max_episodes, update)
     bare = bare_steps_per_second(env_id, envs, seed=seed)
     started = time.perf_counter()
     trainer = Trainer(config)
@@ -226,7 +226,8 @@ class StopOnce:
 
 
 def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: Sequence[int] = (1,), json_out: bool = False,
-              seed_start: int = 0, preset_name: str = "default", max_episodes: int | None = None) -> int:
+              seed_start: int = 0, preset_name: str = "default", max_episodes: int | None = None,
+              update: str | None = None) -> int:
     """`ac-play bench`: train seeds `seed_start` on, `seeds` of them, at each `envs` setting, `jobs` at a time.
 
     Exit 1 if any did not solve. SIGTERM and SIGHUP end it as Ctrl-C does, the workers terminated
@@ -234,10 +235,10 @@ def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: Sequence[int] =
     """
     processes = min(jobs, seeds * len(envs))
     for setting in envs:
-        check_bench(bench_config(env_id, seed_start, setting, preset_name, max_episodes), processes)
+        check_bench(bench_config(env_id, seed_start, setting, preset_name, max_episodes, update), processes)
     seed_range = range(seed_start, seed_start + seeds)
     # a generator, not a list: --seeds may be huge, and the pool takes jobs as workers free up
-    work = ((env_id, seed, setting, preset_name, max_episodes) for setting in envs for seed in seed_range)
+    work = ((env_id, seed, setting, preset_name, max_episodes, update) for setting in envs for seed in seed_range)
     # Without this, SIGTERM would end this process alone, and the workers would train on and die
     # of a broken pipe, printing tracebacks, when they hand back their results.
     signals = StopSignals(StopOnce())
@@ -256,15 +257,17 @@ def run_bench(env_id: str, seeds: int = 10, jobs: int = 2, envs: Sequence[int] =
     if json_out:
         print(json.dumps(reports[0] if len(reports) == 1 else {"settings": reports}))
     else:
-        print_tables(reports, seed_range, preset_name)
+        chosen = bench_config(env_id, seed_start, envs[0], preset_name, max_episodes, update).update
+        recipe = f"preset {preset_name}, {chosen} update"
+        print_tables(reports, seed_range, recipe)
     return 0 if all(report["median"]["solved"] == seeds for report in reports) else 1
 
 
-def print_tables(reports: list[dict], seed_range: range, preset_name: str) -> None:
+def print_tables(reports: list[dict], seed_range: range, recipe: str) -> None:
     """One table per setting, each under a line naming it."""
     seeds = f"seed {seed_range[0]}" if len(seed_range) == 1 else f"seeds {seed_range[0]}-{seed_range[-1]}"
     for number, report in enumerate(reports):
         if number:
             print()
-        print(f"{report['env_id']}, envs={report['envs']}, preset {preset_name}, {seeds} on {report['jobs']} processes")
+        print(f"{report['env_id']}, envs={report['envs']}, {recipe}, {seeds} on {report['jobs']} processes")
         print_table(report["runs"], report["median"])

@@ -14,7 +14,7 @@ import warnings
 from typing import NoReturn
 
 from ac_play import __version__
-from ac_play.config import TrainConfig
+from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError, SettingError, printable, silence_stdout
 
 TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes", "envs": "--envs", "lr": "--lr",
@@ -135,6 +135,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+
+    if args.envs is None:  # what train does with the same preset
+        args.envs = [preset(args.preset).envs]
     if args.tui or args.memory:
         envs = one_envs(args)  # checked before Textual loads
     if args.tui:
@@ -150,7 +153,8 @@ def bench(args: argparse.Namespace) -> int:
     if args.memory:
         return run_memory_bench(args.env_id, episodes=args.memory, envs=envs, json_out=args.json)
     return run_bench(args.env_id, seeds=args.seeds, jobs=args.jobs, envs=args.envs, json_out=args.json,
-                     seed_start=args.seed_start, preset_name=args.preset, max_episodes=args.max_episodes)
+                     seed_start=args.seed_start, preset_name=args.preset, max_episodes=args.max_episodes,
+                     update=args.update)
 
 
 def one_envs(args: argparse.Namespace) -> int:
@@ -263,12 +267,15 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed-start", type=seed_number, default=0, metavar="N",
                         help="the first seed; the others follow it (default 0)")
     parser.add_argument("--jobs", type=count, default=2, help="parallel processes (default 2)")
-    parser.add_argument("--envs", type=counts, default=[1], metavar="N[,N...]",
-                        help="episodes played at once; a list such as 1,8,16,32 benches each setting in turn "
-                             f"(at most {SWEEP_LIMIT}; one value with --memory and --tui) (default 1)")
+    parser.add_argument("--envs", type=counts, metavar="N[,N...]",
+                        help="envs played side by side; a list such as 1,8,16,32 benches each setting in turn "
+                             f"(at most {SWEEP_LIMIT}; one value with --memory and --tui) (default: as train, "
+                             f"{TrainConfig.envs}, or 1 with the notebook preset)")
     parser.add_argument("--env", dest="env_id", default="CartPole-v1", help="gymnasium env id (default CartPole-v1)")
     parser.add_argument("--preset", default="default", choices=["default", "notebook"],
                         help="the settings to train with: 'notebook' benches the notebook's update (default 'default')")
+    parser.add_argument("--update", choices=["rollout", "episode"],
+                        help="the update to bench (default: the preset's, rollout for 'default')")
     parser.add_argument("--max-episodes", type=count, metavar="N",
                         help=f"give a seed up as unsolved after N episodes, rounded up to whole batches of --envs "
                              f"(default {TrainConfig.max_episodes})")

@@ -125,9 +125,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        """Build from a dict (config.json, checkpoint metadata), ignoring unknown keys."""
+        """Build from a dict (config.json, checkpoint metadata), ignoring unknown keys.
+
+        A file that names no update was written before the rollout update existed: its run
+        learned with the episode update, and resuming it carries on with that.
+        """
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        return cls(**{"update": "episode", **{k: v for k, v in values.items() if k in known}})
 
 
 ROLLOUT_BATCH = 1024

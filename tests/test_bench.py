@@ -10,6 +10,8 @@ import json
 import pytest
 from conftest import run_cli
 
+from ac_play.config import TrainConfig
+
 TODAYS_KEYS = ["env_id", "envs", "jobs", "runs", "median"]
 """A one-setting bench's JSON object, as it was before sweeps."""
 
@@ -48,8 +50,8 @@ def test_a_sweep_prints_one_table_per_setting_under_a_line_naming_it():
     assert result.returncode == 1 and result.stderr == ""
     tables = [table.splitlines() for table in result.stdout.strip().split("\n\n")]
     assert [table[0] for table in tables] == [
-        "CartPole-v1, envs=2, preset default, seed 0 on 2 processes",
-        "CartPole-v1, envs=3, preset default, seed 0 on 2 processes",
+        "CartPole-v1, envs=2, preset default, rollout update, seed 0 on 2 processes",
+        "CartPole-v1, envs=3, preset default, rollout update, seed 0 on 2 processes",
     ]
     for table in tables:
         assert table[1].split()[:3] == ["seed", "solved", "episodes"]
@@ -62,7 +64,7 @@ def test_bench_trains_acrobot_seeds_from_seed_start():
     result = bench("--env", "Acrobot-v1", "--seeds", "2", "--seed-start", "3", "--max-episodes", "2")
     assert result.returncode == 1 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0] == "Acrobot-v1, envs=1, preset default, seeds 3-4 on 2 processes"
+    assert lines[0] == f"Acrobot-v1, envs={TrainConfig.envs}, preset default, rollout update, seeds 3-4 on 2 processes"
     assert [line.split()[:3] for line in lines[2:4]] == [["3", "NO", "2"], ["4", "NO", "2"]]
 
 
@@ -78,6 +80,18 @@ def test_bench_with_the_notebook_preset_trains_what_train_trains_with_it(tmp_pat
     default = json.loads(bench("--seeds", "1", "--seed-start", "2", "--jobs", "1", "--max-episodes", "30",
                                "--json").stdout)
     assert default["runs"][0]["env_steps"] != last["env_steps"]  # the preset made the difference
+
+
+def test_bench_update_flag_benches_the_update_train_uses_with_it(tmp_path):
+    result = bench("--update", "episode", "--envs", "1", "--seeds", "1", "--seed-start", "4", "--jobs", "1",
+                   "--max-episodes", "12")
+    assert result.stdout.splitlines()[0] == "CartPole-v1, envs=1, preset default, episode update, seed 4 on 1 processes"
+    steps = int(result.stdout.splitlines()[2].split()[3].replace(",", ""))
+    trained = run_cli("train", "--headless", "--update", "episode", "--envs", "1", "--seed", "4", "--episodes", "12",
+                      "--out", tmp_path / "run")
+    assert trained.returncode == 0, trained.stderr
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert steps == last["env_steps"]
 
 
 @pytest.mark.parametrize(
@@ -97,6 +111,7 @@ def test_bench_with_the_notebook_preset_trains_what_train_trains_with_it(tmp_pat
         (["--seed-start", "-1"], "argument --seed-start: expected 0 or more, not -1"),
         (["--max-episodes", "0"], "argument --max-episodes: expected 1 or more, not 0"),
         (["--preset", "nope"], "argument --preset: invalid choice: 'nope'"),
+        (["--update", "ppo"], "argument --update: invalid choice: 'ppo'"),
     ],
 )
 def test_bad_bench_settings_are_one_line_and_exit_2(args, words):

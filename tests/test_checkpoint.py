@@ -66,6 +66,26 @@ def test_an_older_checkpoint_with_duplicated_metadata_still_resumes(bundled):
     assert snapshot.episode == bundled.meta["progress"]["episode"] and snapshot.value_normaliser is not None
 
 
+def test_a_checkpoint_from_before_the_rollout_update_resumes_with_the_episode_update(bundled, tmp_path):
+    from ac_play.runs import run_config
+
+    # the bundled agent learned with the episode update, before checkpoints named their update
+    assert "update" not in bundled.meta["config"]
+    config, _ = run_config(resume=bundled.path)
+    assert config.update == "episode" and config.envs == bundled.meta["config"]["envs"]
+    assert Snapshot.from_checkpoint(bundled).config.update == "episode"
+
+
+def test_a_rollout_run_resumes_with_the_rollout_update(tmp_path):
+    from ac_play.runs import run_config
+
+    trainer = Trainer(TrainConfig(seed=1, episodes=5, hidden=16, envs=4))
+    list(trainer.episodes())
+    path = save_checkpoint(trainer, tmp_path / "rollout.npz")
+    config, _ = run_config(resume=path)
+    assert config.update == "rollout" and config.steps == trainer.config.steps
+
+
 def test_resume_continues_counters_and_optimizer(trained):
     trainer, path = trained
     loaded = Snapshot.from_checkpoint(checkpoint.load(path))
