@@ -135,7 +135,6 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-
     if args.envs is None:  # what train does with the same preset
         args.envs = [preset(args.preset).envs]
     if args.tui or args.memory:
