@@ -75,6 +75,14 @@ def env_info(env_id: str) -> EnvInfo:
     )
 
 
+UNLEARNABLE = {
+    "MountainCar-v0": "MountainCar-v0 gives -1 every step until the car reaches the flag, which random "
+                      "pushes almost never do: with no signal to learn from, this agent will not solve it "
+                      "(README: Performance)",
+}
+"""Environments this agent is known not to learn, and why: `train` says so before it starts."""
+
+
 def registered_env_info(env_id: str) -> EnvInfo:
     """`env_info` for an id read from a file: it must be in gymnasium's registry already.
 

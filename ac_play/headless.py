@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ac_play.config import TrainConfig
+from ac_play.envs import UNLEARNABLE
 from ac_play.errors import AcPlayError, printable, silence_stdout
 from ac_play.runs import RunFolder, SaveError, make_trainer, new_run_dir, summary
 from ac_play.signals import WITH_CTRL_C, StopSignals
@@ -89,6 +90,8 @@ def run_headless(
     be written (whatever was written before stays).
     """
     trainer = make_trainer(config, resumed)
+    if config.env_id in UNLEARNABLE:
+        print(f"ac-play: note: {UNLEARNABLE[config.env_id]}", file=sys.stderr)
     # the window first: without a display the command ends before it writes a run folder
     live = open_live_window() if window else None
     try:

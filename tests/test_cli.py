@@ -279,3 +279,13 @@ def test_counts_below_one_and_negative_seeds_are_usage_errors(args, words):
     result = run_cli(*args)
     assert result.returncode == 2 and words in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_training_mountaincar_says_in_one_line_that_it_will_not_learn(tmp_path):
+    result = run_cli("train", "--headless", "--env", "MountainCar-v0", "--episodes", "1", "--hidden", "8",
+                     "--out", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    [note] = [line for line in result.stderr.splitlines() if "MountainCar" in line]
+    assert note.startswith("ac-play: note: MountainCar-v0 gives -1 every step") and "will not solve it" in note
+    cartpole = run_cli("train", "--headless", "--episodes", "1", "--hidden", "8", "--out", tmp_path / "cartpole")
+    assert "note:" not in cartpole.stderr

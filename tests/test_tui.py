@@ -555,3 +555,12 @@ async def test_the_reset_question_says_what_happens_to_the_current_run(tmp_path)
         assert "The current run is saved first (final.npz)." in dialog_text(app)
         await press(app, "n", "q")
         await wait_for(pilot, lambda: not app.is_running)
+
+
+@pilot_test
+async def test_the_log_says_mountaincar_will_not_be_learnt(tmp_path):
+    app = make_app(tmp_path, env_id="MountainCar-v0")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "note: MountainCar-v0 gives -1 every step" in log_text(app))
+        await press(app, "q")
+        await wait_for(pilot, lambda: not app.is_running)

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from ac_play.config import TrainConfig
+from ac_play.envs import UNLEARNABLE
 from ac_play.errors import AcPlayError, SettingError
 from ac_play.training import EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
@@ -113,6 +114,8 @@ class TrainApp(BackgroundJobs, App[Path | None]):
         self.show_history()
         self.redraw_charts()
         self.log_event(self.note or "ready: press space to start training, ? for help")
+        if self.session.trainer.config.env_id in UNLEARNABLE:
+            self.log_event(f"note: {UNLEARNABLE[self.session.trainer.config.env_id]}")
         self.log_event(f"run folder: {self.session.run_dir}")
         self.session.trainer.pause()  # the worker waits for the first space
         self.start_worker()
