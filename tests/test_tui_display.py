@@ -259,3 +259,13 @@ async def test_the_cartpole_drawing_spans_most_of_its_panel(tmp_path, size):
         panel = app.query_one(CartPolePanel)
         assert panel.size.height >= 4
         assert drawn_rows(panel) >= 0.75 * panel.size.height, (drawn_rows(panel), panel.size)
+
+
+@pilot_test
+@pytest.mark.parametrize("envs", [16, 64])
+async def test_the_settings_panel_shows_the_envs_and_update_in_force_uncut_at_80x24(tmp_path, envs):
+    app = TrainApp(TrainingSession(TrainConfig(envs=envs), None, tmp_path / "run"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert on_screen(app, f"envs {envs}  update rollout") and on_screen(app, "seed 0  hidden 128")
+        await pilot.press("q")
