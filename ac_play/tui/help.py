@@ -21,7 +21,8 @@ future rewards, the *value*. It learns by comparing its guess with what really h
 **The advantage** is what really happened minus what the critic expected: the return from a
 step on, less the critic's value there. Positive means "better than usual", so the actor
 makes that action more likely; negative, less likely. The critic is there to make this signal
-steadier than the raw return.
+steadier than the raw return. The default update (rollout) does not wait for the episode's end:
+it learns every few dozen steps of each env, reading the rest of the return off the critic.
 
 **The running reward** is a smoothed score: each episode moves it {alpha:.0%} of the way towards
 that episode's return. Training counts as solved once it passes the env's threshold{threshold}.
