@@ -267,5 +267,6 @@ async def test_the_settings_panel_shows_the_envs_and_update_in_force_uncut_at_80
     app = TrainApp(TrainingSession(TrainConfig(envs=envs), None, tmp_path / "run"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert on_screen(app, f"envs {envs}  update rollout") and on_screen(app, "seed 0  hidden 128")
+        assert on_screen(app, f"envs {envs}  hidden 128") and on_screen(app, "CartPole-v1  seed 0")
+        assert on_screen(app, "─ settings · rollout ─")
         await pilot.press("q")

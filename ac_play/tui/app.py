@@ -103,7 +103,7 @@ class TrainApp(BackgroundJobs, App[Path | None]):
         threshold = self.session.trainer.threshold
         solve_line = f" · [red]solve {threshold:g}[/]" if threshold is not None else ""
         titles = {
-            "settings": "settings",
+            "settings": f"settings · {self.session.trainer.config.update}",  # the update; fits at 80 columns
             "stats": "progress",
             "returns": f"[$accent]return[/] · [green]running reward[/]{solve_line}",
             "sparks": "per update (value in normalised units)",

@@ -64,10 +64,9 @@ class SettingsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         c = self.config
-        yield Label(f"env     {c.env_id}", classes="fixed")
-        # two short lines: at 80 columns the panel holds 26 characters, and a cut "envs 16" reads "envs 1"
-        yield Label(f"seed {c.seed}  hidden {c.hidden}", classes="fixed")
-        yield Label(f"envs {c.envs}  update {c.update}", classes="fixed")
+        # short lines: at 80 columns the panel holds 26 characters, and a cut "envs 16" would read "envs 1"
+        yield Label(f"{c.env_id}  seed {c.seed}", classes="fixed")
+        yield Label(f"envs {c.envs}  hidden {c.hidden}", classes="fixed")
         for name in HOT_SETTINGS:
             with Horizontal(classes="hot"):
                 yield Label(name, classes="hot-name")
