@@ -134,8 +134,10 @@ async def settle_setting(pilot, app, name: str, text: str) -> None:
     field = app.query_one(f"#set-{name}", Input)
     await pilot.click(field)
     field.value = text
+    before = shown(app, "#setting-note")
     await press(app, "enter")
-    await pilot.pause()
+    # the verdict comes back as a message: on a busy machine one pause may not see it yet
+    await wait_for(pilot, lambda: shown(app, "#setting-note") != before)
 
 
 @pytest.mark.parametrize(
