@@ -24,8 +24,9 @@ import numpy as np
 from ac_play.config import TrainConfig, preset
 from ac_play.envs import env_info, make_vector_env
 from ac_play.errors import AcPlayError, SettingError
+from ac_play.memory import MEMORY_LIMIT, check_memory, memory_needed, too_big
 from ac_play.signals import StopSignals
-from ac_play.training import MEMORY_LIMIT, Trainer, check_memory, memory_needed, too_big
+from ac_play.training import Trainer
 
 BARE_STEPS = 100_000
 """The most env.step calls timed for the bare throughput (about one second on CartPole)."""

@@ -8,20 +8,20 @@ effect between updates.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import accumulate
 
 import numpy as np
 
-from ac_play.agent import ActorCritic, grad_norm, param_shapes
+from ac_play.agent import ActorCritic, grad_norm
 from ac_play.blas import AUTO, TRAINING_LIMIT, wanted_threads
-from ac_play.config import HOT_SETTINGS, ConfigError, TrainConfig
-from ac_play.envs import EnvInfo, Episode, env_info, make_rollout_runner, make_runner
+from ac_play.config import HOT_SETTINGS, TrainConfig
+from ac_play.envs import Episode, env_info, make_rollout_runner, make_runner
 from ac_play.errors import AcPlayError
+from ac_play.memory import check_memory
 from ac_play.optim import make_optimizer
 from ac_play.returns import RunningNormaliser, discounted_returns, normalise
 from ac_play.rollouts import Batch, learn_in_passes, rollout_batch
@@ -64,58 +64,6 @@ class Progress:
     best_running_reward: float = 0.0
     solved_at: int | None = None
     elapsed: float = 0.0
-
-
-MEMORY_LIMIT = 8 * 2**30
-"""Bytes a training run may need (see `memory_needed`); bigger runs are refused before they allocate.
-
-A laptop's memory, far above any useful run: the defaults need 4 MiB, --envs 1000 about 68 MiB.
-"""
-FLOAT_BYTES = 8
-UNLIMITED_EPISODE_STEPS = 1000
-"""The runners' first buffer length for an env without a step limit (they grow it if needed)."""
-
-
-def memory_needed(config: TrainConfig, info: EnvInfo) -> int:
-    """Bytes a run needs at its largest, from the sizes alone (nothing is allocated).
-
-    parameters: 4 copies (weights, gradients, Adam's two moments) of every parameter
-    rows: envs x (steps + 1) of a rollout, or envs x the step limit of whole episodes
-    one update: rows of obs [D] and z, h, dh, dz [H]; the runner's buffers: rows of obs [D], action and reward
-    """
-    shapes = param_shapes(info.obs_dim, info.n_actions, config.hidden)
-    parameters = 4 * sum(math.prod(shape) for shape in shapes.values())
-    limit = info.max_episode_steps or UNLIMITED_EPISODE_STEPS
-    rows = config.envs * (config.steps + 1 if config.update == "rollout" else limit)
-    update, buffers = rows * (info.obs_dim + 4 * config.hidden), rows * (info.obs_dim + 2)
-    return FLOAT_BYTES * (parameters + update + buffers)
-
-
-def check_memory(config: TrainConfig, info: EnvInfo) -> None:
-    """Refuse a run that needs more than MEMORY_LIMIT: a ConfigError naming hidden, or else envs."""
-    needed = memory_needed(config, info)
-    if needed <= MEMORY_LIMIT:
-        return
-    one_env = memory_needed(TrainConfig(hidden=config.hidden, envs=1), info)
-    field, value = ("hidden", config.hidden) if one_env > MEMORY_LIMIT else ("envs", config.envs)
-    raise ConfigError(field, too_big(value, needed))
-
-
-def too_big(value: int, needed: int) -> str:
-    """Why `value` is refused, for a SettingError: what it would need against the limit."""
-    return f"{value} would need about {in_bytes(needed)} of memory; ac-play's limit is {in_bytes(MEMORY_LIMIT)}"
-
-
-def in_bytes(size: int) -> str:
-    """A size in the largest binary unit under 1024 of it (512 bytes, 1.5 TiB, 8 GiB); past EiB, a power of ten."""
-    units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-    if size >= 1024 ** len(units):
-        # a huge --hidden can make sizes too big to divide into a float
-        return f"10^{int(math.log10(size))} bytes"
-    power = (max(size, 1).bit_length() - 1) // 10
-    number = size / 1024**power
-    digits = f"{number:.1f}".removesuffix(".0") if number < 10 else f"{number:.0f}"
-    return f"{digits} {units[power]}"
 
 
 def hot_settings(config: TrainConfig) -> dict[str, float]:
@@ -200,10 +148,14 @@ class Trainer:
         with self._control:
             return {**hot_settings(self.config), **self._pending}
 
-    def _wait_for_turn(self) -> bool:
-        """Block while paused; False once stopped."""
+    def _wait_for_turn(self, before_waiting: Callable[[], None] | None = None) -> bool:
+        """Block while paused, calling `before_waiting` once first; False once stopped."""
         with self._control:
+            waiting = False
             while self._paused and not self._stopped and self._steps_allowed == 0:
+                if before_waiting is not None and not waiting:
+                    before_waiting()  # under the lock: a pause cannot slip in between it and the wait
+                waiting = True
                 self._control.wait()
             if self._steps_allowed:
                 self._steps_allowed -= 1
@@ -227,12 +179,16 @@ class Trainer:
             return self.progress.episode >= self.config.episodes
         return self.solved or self.progress.episode >= self.config.max_episodes
 
-    def episodes(self) -> Iterator[EpisodeStats]:
-        """Train until done (solved, or the episode budget), yielding one item per episode."""
+    def episodes(self, before_waiting: Callable[[], None] | None = None) -> Iterator[EpisodeStats]:
+        """Train until done (solved, or the episode budget), yielding one item per episode.
+
+        `before_waiting` is called (on this thread, briefly: the controls wait for it) each time
+        training is about to block on a pause, so a consumer can show what it has not shown yet.
+        """
         # held across the loop, not taken per update: taking a limit costs about 0.25 ms (threadpoolctl
         # looks the libraries up), a third of a short update with one env
         with TRAINING_LIMIT.held(self.blas_threads):
-            while not self._done() and self._wait_for_turn():
+            while not self._done() and self._wait_for_turn(before_waiting):
                 yield from self.run_update()
 
     def run_update(self) -> list[EpisodeStats]:

@@ -18,7 +18,8 @@ from ac_play import bench
 from ac_play.config import ConfigError, TrainConfig
 from ac_play.envs import env_info
 from ac_play.errors import AcPlayError, SettingError
-from ac_play.training import MEMORY_LIMIT, Trainer, check_memory, in_bytes, memory_needed
+from ac_play.memory import MEMORY_LIMIT, check_memory, in_bytes, memory_needed
+from ac_play.training import Trainer
 
 BIG_HIDDEN = "1000000000000"
 BIG_ENVS = "1000000000"

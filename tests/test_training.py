@@ -168,3 +168,18 @@ def test_notebook_preset_trains_with_plain_sgd():
 
     trainer, stats = run(preset("notebook", episodes=5))
     assert trainer.optimizer.name == "sgd" and len(stats) == 5
+
+
+def test_a_pause_calls_before_waiting_once_just_before_training_blocks():
+    trainer = Trainer(TrainConfig(hidden=8, envs=1, update="episode", episodes=30))
+    calls, seen = [], []
+
+    def before_waiting():
+        calls.append(trainer.progress.episode)
+        threading.Timer(0.05, trainer.resume).start()
+
+    for stats in trainer.episodes(before_waiting):
+        seen.append(stats.episode)
+        if stats.episode in (10, 20):
+            trainer.pause()
+    assert calls == [10, 20] and seen == list(range(1, 31))

@@ -161,8 +161,16 @@ class TrainApp(BackgroundJobs, App[Path | None]):
         pending: list[EpisodeStats] = []
         last_post = time.monotonic()
         reason, error = "budget", None
+
+        def show_before_pausing() -> None:
+            # a pause that lands after the check below still shows every episode trained before it
+            nonlocal pending
+            if pending:
+                self.post_message(EpisodesTrained(pending, session, paused=True))
+                pending = []
+
         try:
-            for stats in trainer.episodes():
+            for stats in trainer.episodes(show_before_pausing):
                 session.record(stats)
                 pending.append(stats)
                 if stats.episode != trainer.progress.episode:
