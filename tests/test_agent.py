@@ -77,18 +77,9 @@ def test_gradients_match_central_finite_differences(batch, obs_dim, n_actions, h
     advantages = returns - values
     kwargs = dict(advantages=advantages, entropy_coef=entropy, value_coef=0.5, reduction=reduction)
     _, grads = agent.loss_and_grads(obs, actions, returns, **kwargs)
-    eps = 1e-6
     for name in PARAM_NAMES:
-        param = agent.params[name]
-        numeric = np.zeros_like(param)
-        for index in np.ndindex(param.shape):
-            saved = param[index]
-            param[index] = saved + eps
-            plus, _ = agent.loss_and_grads(obs, actions, returns, **kwargs)
-            param[index] = saved - eps
-            minus, _ = agent.loss_and_grads(obs, actions, returns, **kwargs)
-            param[index] = saved
-            numeric[index] = (plus - minus) / (2 * eps)
+        numeric = numeric_gradient(lambda: agent.loss_and_grads(obs, actions, returns, **kwargs)[0],
+                                   agent.params[name])
         scale = max(np.abs(numeric).max(), np.abs(grads[name]).max(), 1e-8)
         relative_error = np.abs(numeric - grads[name]).max() / scale
         assert relative_error < 1e-6, f"{name}: relative error {relative_error:.2e}"
