@@ -202,7 +202,8 @@ class Trainer:
                 learn = self._learn_from_rollout if self.config.update == "rollout" else self._learn_from_episodes
                 finished, update_stats, env_steps = learn()
         except DivergedError:
-            # the batch is dropped whole, so the trainer is as it was after the last good update
+            # the normaliser goes back; the agent keeps its last good optimiser step (the failing
+            # one is undone in _step), so what is saved after this is finite and loads
             self.normaliser.load_state(normaliser_before)
             raise
         self.progress.elapsed += time.perf_counter() - started
