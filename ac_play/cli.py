@@ -21,7 +21,7 @@ TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy", "update": "--update"}
 """TrainConfig fields the command line sets, and their flags."""
 OTHER_FLAGS = {
-    "speed": "--speed", "record": "--record", "force": "--force", "jobs": "--jobs", "max_episodes": "--max-episodes",
+    "speed": "--speed", "at": "--at", "record": "--record", "force": "--force", "jobs": "--jobs", "max_episodes": "--max-episodes",
 }
 """Settings of watch, human and bench that the command line sets, and their flags."""
 EVAL_EPISODES_LIMIT = 100_000
@@ -123,9 +123,17 @@ def human(args: argparse.Namespace) -> int:
         from ac_play.window.scores import print_best
 
         return print_best()
+    if args.ladder is not None:
+        if args.agent or args.at is not None or args.solo:
+            raise AcPlayError("--ladder plays the stages of one run (--ladder RUN_DIR), against you: "
+                              "it takes no --agent, --at or --solo")
+        args.agent = None if args.ladder is True else args.ladder
+    elif args.at is not None and args.agent is None:
+        raise AcPlayError("--at picks a snapshot of a run: give the run with --agent RUN_DIR")
     from ac_play.window.human import run_human
 
-    return run_human(args.agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name)
+    return run_human(args.agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name,
+                     ladder=args.ladder is not None, at=args.at)
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -243,7 +251,14 @@ def add_human_args(parser: argparse.ArgumentParser) -> None:
                         help="start state of the first round; each further round adds 1 (default 0)")
     parser.add_argument("--speed", type=number, default=0.5,
                         help="game speed, 0.25 to 2; 1 is the env's real time of 50 steps/s (default 0.5)")
-    parser.add_argument("--agent", metavar="CKPT", help="the opponent's checkpoint (default: the bundled agent)")
+    parser.add_argument("--agent", metavar="CKPT|RUN_DIR",
+                        help="the opponent: a checkpoint (default: the bundled agent), or a run folder's last "
+                             "snapshot, or its snapshot at --at")
+    parser.add_argument("--at", type=seed_number, metavar="EPISODE",
+                        help="with --agent RUN_DIR: the snapshot at or before this episode of the run")
+    parser.add_argument("--ladder", nargs="?", const=True, metavar="RUN_DIR",
+                        help="climb the stages of a run's training (default: the bundled agent's run), "
+                             "from the untrained agent to its best; beat a stage to move up")
     parser.add_argument("--solo", action="store_true", help="play alone, without the agent beside you")
     parser.add_argument("--name", help="your name in the scores (default: your login name)")
     parser.add_argument("--scores", action="store_true", help="print the best rounds played so far and exit")
