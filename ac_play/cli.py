@@ -21,7 +21,8 @@ TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy", "update": "--update"}
 """TrainConfig fields the command line sets, and their flags."""
 OTHER_FLAGS = {
-    "speed": "--speed", "at": "--at", "record": "--record", "force": "--force", "jobs": "--jobs", "max_episodes": "--max-episodes",
+    "speed": "--speed", "at": "--at", "record": "--record", "force": "--force", "jobs": "--jobs",
+    "max_episodes": "--max-episodes",
 }
 """Settings of watch, human and bench that the command line sets, and their flags."""
 EVAL_EPISODES_LIMIT = 100_000

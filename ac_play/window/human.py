@@ -21,9 +21,9 @@ from ac_play.errors import AcPlayError, SettingError
 from ac_play.returns import ValueScale
 from ac_play.snapshot import Snapshot
 from ac_play.window import keys, scores
-from ac_play.window.ladder import Ladder, beats, one_stage
 from ac_play.window.display import open_window
 from ac_play.window.human_screens import draw_game, plural, window_size
+from ac_play.window.ladder import Ladder, beats, one_stage
 
 MIN_SPEED, MAX_SPEED = 0.25, 2.0
 DEFAULT_SPEED = 0.5  # 25 steps a second: 50 (the env's 1 / tau) is too fast for most people

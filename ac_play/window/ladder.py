@@ -122,7 +122,7 @@ def beats(player_steps: int, agent_steps: int, player_truncated: bool, agent_tru
 
 
 def one_stage(path: str | Path, episode: int | None) -> tuple[Snapshot, str]:
-    """`--agent RUN_DIR --at EPISODE`: the run's snapshot at or before the episode (its last when None), and its name."""
+    """`--agent RUN_DIR --at EPISODE`: the snapshot at or before the episode (the last when None), and its name."""
     run = load_run(path)
     first, last = run.episodes[0], run.last_episode
     if episode is None:
