@@ -112,11 +112,11 @@ def test_a_stage_is_beaten_by_outlasting_it_or_by_reaching_the_step_limit_with_i
 def test_losing_keeps_the_stage_and_beating_the_last_one_says_so():
     ladder = Ladder.of_run(None)
     ladder.finish(False)
-    assert ladder.number == 1 and ladder.news == f"Not this time: Enter to try stage 1 of {len(ladder.stages)} again"
+    assert ladder.number == 1 and ladder.news == f"Not beaten yet: Enter to try stage 1 of {len(ladder.stages)} again"
     ladder.current = len(ladder.stages) - 1
     ladder.finish(True)
     assert ladder.number == len(ladder.stages) and ladder.highest_beaten == len(ladder.stages)
-    assert ladder.news.startswith("You beat the last stage, the agent at episode") and "whole ladder" in ladder.news
+    assert ladder.news == f"You climbed the whole ladder: all {len(ladder.stages)} stages beaten!"
 
 
 # playing the ladder with posted keys
@@ -132,7 +132,7 @@ def test_beating_stage_1_offers_stage_2_and_the_scores_file_records_it(window, t
     assert game.state == "result"
     assert game.player.steps > game.opponent.steps  # the untrained agent falls first
     count = len(ladder.stages)
-    assert ladder.news == f"You beat stage 1 of {count}! Enter: stage 2 of {count}, the agent at episode {second}"
+    assert ladder.news == f"Stage 1 of {count} beaten! Enter: stage 2 of {count}, the agent at episode {second}"
     [saved] = scores.read_scores(tmp_path / "scores.jsonl")
     assert (saved.ladder, saved.stage, saved.stages, saved.beaten) == (ladder.name, 1, count, True)
     assert saved.agent == f"{ladder.name}, episode {first}"
@@ -140,7 +140,7 @@ def test_beating_stage_1_offers_stage_2_and_the_scores_file_records_it(window, t
     assert (ladder.number, game.agent_name) == (2, f"the agent at episode {second}")
     assert game.opponent.label == f"the agent at episode {second}"
     assert np.array_equal(game.opponent.agent.params["W1"], ladder.stages[1].params["W1"])
-    assert stage_line(game) == f"stage 2 of {count}: the agent at episode {second}"
+    assert stage_line(game) == f"stage 2 of {count}"
     assert game.summary().endswith(f"; highest stage beaten 1 of {count}")
 
 
@@ -161,12 +161,13 @@ def test_the_status_line_draws_the_stage_in_the_poles_colour(window, bundled):
     assert stage_line(plain) == ""
 
 
-def test_the_title_and_the_result_name_the_ladder(window):
+def test_the_title_names_the_ladder_and_the_stage_to_beat(window):
     game = ladder_game()
     count, last = len(game.ladder.stages), game.ladder.stages[-1].episode
-    intro = human_screens.title_lines(game)[2][0]
+    intro, now = (words for words, _, _ in human_screens.title_lines(game)[2:4])
     assert intro.startswith(f"A ladder of {count} stages of the agent's training, from episode ")
-    assert f"to {last}" in intro and "Now stage 1 of" in intro
+    assert intro.endswith(f"to {last}: outlast a stage to move up.")
+    assert now == f"Now stage 1 of {count}: the agent at episode {game.ladder.stages[0].episode}."
 
 
 # one stage of a run: --agent RUN_DIR --at EPISODE

@@ -89,23 +89,20 @@ def draw_status(surface: pygame.Surface, game: Game) -> None:
     hints = keys.hints(game.keymap, game.state) + f"    (hint {'on' if game.hint else 'off'})"
     surface.blit(draw.text(hints, 22, draw.DIM_TEXT), (12, bar.y + 13))
     record = game.record
-    right_edge = bar.right - 12
-    if game.ladder:  # the stage, in the pole's colour, left of the rest
-        stage = draw.text(stage_line(game) + "    ", 22, draw.POLE, True)
-        right_edge -= stage.get_width()
-        surface.blit(stage, stage.get_rect(topright=(bar.right - 12, bar.y + 12)))
     right = f"round {game.round_number}  seed {game.round_seed}  {game.speed:g}x ({game.steps_per_second:g} steps/s)  "
     if not game.solo:
         right += f"session {record['wins']}W {record['ties']}T {record['losses']}L  "
     label = draw.text(right + f"best {record['best']}", 22, draw.TEXT)
-    surface.blit(label, label.get_rect(topright=(right_edge, bar.y + 13)))
+    place = label.get_rect(topright=(bar.right - 12, bar.y + 13))
+    surface.blit(label, place)
+    if game.ladder:  # the stage, in the pole's colour, first on the right
+        stage = draw.text(stage_line(game), 22, draw.POLE, True)
+        surface.blit(stage, stage.get_rect(topright=(place.x - 24, bar.y + 12)))
 
 
 def stage_line(game: Game) -> str:
-    """The ladder's stage being played and whom it pits you against ("" without a ladder)."""
-    if not game.ladder:
-        return ""
-    return f"{game.ladder.position}: {game.ladder.opponent}"
+    """The ladder's stage being played, "stage 3 of 8" ("" without a ladder); the agent's header says whose."""
+    return game.ladder.position if game.ladder else ""
 
 
 def draw_countdown(surface: pygame.Surface, game: Game) -> None:
@@ -137,8 +134,7 @@ def draw_result(surface: pygame.Surface, game: Game) -> None:
         session += f", {record['wins']} won, {record['ties']} tied, {record['losses']} lost"
     lines = [(headline, 44, colour), (steps, 28, draw.TEXT), (session, 24, draw.DIM_TEXT)]
     if game.ladder:
-        climbed = game.ladder.news.startswith("You beat")
-        lines.insert(1, (game.ladder.news, 30, GOOD if climbed else draw.POLE))
+        lines.insert(1, (game.ladder.news, 30, GOOD if game.ladder.beaten else draw.POLE))
     if game.notice:
         lines.append((game.notice, 20, BAD))
     draw_box(surface, lines, keys=keys.hints(game.keymap, game.state), low=True)
@@ -183,6 +179,7 @@ def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
         ("CartPole: keep it up" if game.solo else "CartPole: you against the agent", 52, draw.TEXT),
         ("Keep the pole up for as long as you can.", 30, draw.TEXT),
         (opponent, 26, draw.DIM_TEXT),
+        *([(f"Now {game.ladder.position}: {game.ladder.opponent}.", 26, draw.POLE)] if game.ladder else []),
         (f"Hold {game.push_keys} to push the cart.", 28, draw.CART),
         (game.no_key_rule, 26, draw.POLE),
         (
@@ -204,7 +201,7 @@ def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
 def ladder_intro(ladder: Ladder) -> str:
     first, last = ladder.stages[0].episode, ladder.stages[-1].episode
     return (f"A ladder of {len(ladder.stages)} stages of the agent's training, from episode {first} to {last}: "
-            f"outlast a stage to move up. Now {ladder.position}, {ladder.opponent}.")
+            "outlast a stage to move up.")
 
 
 def draw_title(surface: pygame.Surface, game: Game) -> None:

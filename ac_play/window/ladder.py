@@ -68,6 +68,8 @@ class Ladder:
         """The highest stage (from 1) beaten in this session; 0 before any."""
         self.news = ""
         """What the last round did to the climb, for the result screen."""
+        self.beaten = False
+        """Whether the last round beat its stage."""
 
     @classmethod
     def of_run(cls, path: str | Path | None) -> Ladder:
@@ -98,16 +100,17 @@ class Ladder:
 
     def finish(self, beaten: bool) -> None:
         """After a round at the current stage: up one stage if it was beaten, else the same again."""
+        self.beaten = beaten
         if not beaten:
-            self.news = f"Not this time: Enter to try {self.position} again"
+            self.news = f"Not beaten yet: Enter to try {self.position} again"
             return
         self.highest_beaten = max(self.highest_beaten, self.number)
         if self.number == len(self.stages):
-            self.news = f"You beat the last stage, {self.opponent}: the whole ladder!"
+            self.news = f"You climbed the whole ladder: all {len(self.stages)} stages beaten!"
             return
         beat = self.position
         self.current += 1
-        self.news = f"You beat {beat}! Enter: {self.position}, {self.opponent}"
+        self.news = f"{beat.capitalize()} beaten! Enter: {self.position}, {self.opponent}"
 
     def summary(self) -> str:
         """The ladder's part of the closing line."""
