@@ -200,6 +200,24 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     return line
 
 
+OPEN_THEN_CLOSE = """
+import sys, pygame
+from ac_play import cli
+pygame.display.init()
+pygame.time.set_timer(pygame.QUIT, 200, loops=1)  # the player closes the window at once
+sys.exit(cli.main(["human", *sys.argv[1:]]))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--ladder"], ["--agent", "RUN", "--at", "30"]], ids=["ladder", "at"])
+def test_the_game_opens_with_a_ladder_or_one_stage_and_closes(run_dir, tmp_path, argv):
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", scores.DATA_DIR_VARIABLE: str(tmp_path)}
+    argv = [str(run_dir) if arg == "RUN" else arg for arg in argv]
+    result = subprocess.run([sys.executable, "-c", OPEN_THEN_CLOSE, *argv],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "no rounds finished\n", "")
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
