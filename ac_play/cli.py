@@ -124,16 +124,17 @@ def human(args: argparse.Namespace) -> int:
         from ac_play.window.scores import print_best
 
         return print_best()
+    agent = args.agent
     if args.ladder is not None:
         if args.agent or args.at is not None or args.solo:
             raise AcPlayError("--ladder plays the stages of one run (--ladder RUN_DIR), against you: "
                               "it takes no --agent, --at or --solo")
-        args.agent = None if args.ladder is True else args.ladder
+        agent = None if args.ladder is True else args.ladder  # bare --ladder: the bundled agent's run
     elif args.at is not None and args.agent is None:
         raise AcPlayError("--at picks a snapshot of a run: give the run with --agent RUN_DIR")
     from ac_play.window.human import run_human
 
-    return run_human(args.agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name,
+    return run_human(agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name,
                      ladder=args.ladder is not None, at=args.at)
 
 
