@@ -14,6 +14,7 @@ import pygame
 import pytest
 
 from ac_play import history
+from ac_play.errors import AcPlayError
 from ac_play.window import draw, human_screens, scores
 from ac_play.window.human import COUNTDOWN_MS, Game, make_game
 from ac_play.window.human_screens import STATUS_HEIGHT, draw_game, stage_line, window_size
@@ -185,6 +186,11 @@ def test_at_plays_the_snapshot_at_or_before_the_episode(window, run_dir, bundled
 def test_a_run_folder_without_at_plays_its_last_snapshot(window, run_dir, bundled_run):
     game = make_game(str(run_dir), name="ada")
     assert game.agent_name == f"run at episode {bundled_run.snapshots[-1].episode}"
+
+
+def test_a_folder_without_a_history_given_as_agent_is_still_no_checkpoint(window, tmp_path):
+    with pytest.raises(AcPlayError, match="is a folder, not a checkpoint"):
+        make_game(str(tmp_path), name="ada")
 
 
 def run_human(*argv: str, data_dir) -> subprocess.CompletedProcess:

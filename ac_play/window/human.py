@@ -329,7 +329,7 @@ def make_game(agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEE
         stages = Ladder.of_run(agent_path)
         return Game(stages.snapshot.agent, stages.opponent, env_id=stages.run.config.env_id,
                     value_scale=ValueScale.of(stages.snapshot), ladder=stages, **options)
-    if at is not None or (agent_path is not None and history.is_run_folder(agent_path)):
+    if at is not None or has_history(agent_path):
         snapshot, label = one_stage(agent_path, at)
         return Game(snapshot.agent, label, env_id=snapshot.config.env_id, value_scale=ValueScale.of(snapshot),
                     **options)
@@ -338,6 +338,11 @@ def make_game(agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEE
         raise AcPlayError(f"{ckpt.path} plays {ckpt.env_id}; `ac-play human` is a CartPole game")
     return Game(ckpt.agent, ckpt.name, env_id=ckpt.env_id, value_scale=ValueScale.of(Snapshot.from_checkpoint(ckpt)),
                 **options)
+
+
+def has_history(agent_path: str | None) -> bool:
+    """Whether `--agent` names a run folder with a history; any other folder is refused as no checkpoint."""
+    return agent_path is not None and (Path(agent_path) / history.HISTORY_NAME).exists()
 
 
 def default_name() -> str:
