@@ -146,12 +146,17 @@ class Inspection:
     def grid(self, columns: int, rows: int) -> PolicyMap:
         return policy_map(self.agent, self.scale, self.extent, columns, rows, self.cart_x, self.cart_v)
 
-    def title(self) -> str:
-        return (f"{printable(self.label)}, cart x {self.cart_x:g} m, v {self.cart_v:g} m/s; "
+    def title(self, width: int | None = None) -> str:
+        """What is mapped, in one line; a label too long for `width` characters keeps its end (the file's name)."""
+        label = printable(self.label)
+        rest = (f", cart x {self.cart_x:g} m, v {self.cart_v:g} m/s; "
                 f"greedy seed {self.seed}: {self.episode_length} steps")
+        if width is not None and len(label) + len(rest) > width:
+            label = "…" + label[-max(1, width - len(rest) - 1):]
+        return label + rest
 
     def stats_lines(self) -> list[str]:
-        norms = "  ".join(f"{name} {norm:.3g}" for name, norm in self.weight_norms.items())
+        norms = "  ".join(f"{name} {norm:#.3g}" for name, norm in self.weight_norms.items())
         hidden = self.agent.hidden
         share = self.dead_units / hidden
         return [

@@ -120,7 +120,7 @@ def render(inspection: Inspection, width: int, height: int, style: Style) -> lis
     ]
     legends = [prob_legend(style), value_legend(style, ticks)]
     grids = [map_rows(panel, policy, inspection, style) for panel in panels]
-    lines = [inspection.title()]
+    lines = [inspection.title(width)]
     if shape.side_by_side:
         lines += block(panels, grids, legends, policy, shape, style)
     else:

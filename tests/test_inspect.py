@@ -170,6 +170,22 @@ def test_no_color_flag_prints_no_escape_codes(bundled_inspection, monkeypatch, c
     assert_fits(out.splitlines(), 80, 24)
 
 
+def test_a_critic_without_return_statistics_is_mapped_in_normalised_units(tmp_path):
+    fresh = Snapshot.of(Trainer(TrainConfig(hidden=8, envs=1))).save(tmp_path / "fresh.npz")
+    inspection = inspect(str(fresh))
+    assert inspection.grid(3, 2).value_units == "normalised"
+    assert "critic V (normalised)" in render(inspection, 80, 24, Style("none"))[1]
+
+
+def test_a_long_checkpoint_path_is_cut_to_the_terminal(bundled, tmp_path):
+    folder = tmp_path / ("d" * 150)
+    folder.mkdir()
+    (folder / "agent.npz").write_bytes(bundled.path.read_bytes())
+    lines = render(inspect(str(folder / "agent.npz")), 80, 24, Style("truecolor"))
+    assert_fits(lines, 80, 24)
+    assert re.fullmatch(r"…d+/agent.npz, cart x 0 m, v 0 m/s; greedy seed 0: 500 steps", lines[0])
+
+
 # what it refuses
 
 
@@ -210,6 +226,8 @@ BAD = {
     "png a gif": (lambda tmp, acrobot: ["--png", str(tmp / "map.gif")], "--png needs a .png path, not map.gif"),
     "png in no folder": (lambda tmp, acrobot: ["--png", str(tmp / "missing" / "m.png")],
                          "cannot write {tmp}/missing/m.png: folder {tmp}/missing does not exist"),
+    "png in a folder that takes no file": (lambda tmp, acrobot: ["--png", "/sys/map.png"],
+                                           "cannot write in folder /sys: "),
     "no such checkpoint": (lambda tmp, acrobot: [str(tmp / "none.npz")], "checkpoint not found: {tmp}/none.npz"),
     "checkpoint a folder": (lambda tmp, acrobot: [str(tmp)], "{tmp} is a folder, not a checkpoint"),
     "checkpoint text": (lambda tmp, acrobot: [str(a_text_file(tmp))],

@@ -71,11 +71,16 @@ def draw_policy_map(inspection: Inspection) -> pygame.Surface:
 
 
 def draw_title(surface: pygame.Surface, inspection: Inspection) -> None:
-    title = f"Policy map of {printable(inspection.label)}: where it pushes, and what it expects"
-    surface.blit(text(title, 32, TEXT, True), (24, 18))
+    width = IMAGE_SIZE[0] - 48
+    label = printable(inspection.label)
+    title = text(f"Policy map of {label}: where it pushes, and what it expects", 32, TEXT, True)
+    while title.get_width() > width and len(label) > 1:  # a long path keeps its end: the file's name
+        label = label[1:]
+        title = text(f"Policy map of …{label}", 32, TEXT, True)
+    surface.blit(title, (24, 18))
     legend = (f"cart held at x {inspection.cart_x:g} m, v {inspection.cart_v:g} m/s;  white: a greedy episode "
-              f"from seed {inspection.seed} ({inspection.episode_length} steps), dot at its start;  "
-              f"dashed: the pole falls past {math.degrees(inspection.track.theta_threshold_radians):g}°")
+              f"from seed {inspection.seed} ({inspection.episode_length} steps, its own cart states), dot at its "
+              f"start;  dashed: the pole falls past {math.degrees(inspection.track.theta_threshold_radians):g}°")
     surface.blit(text(legend, 20, DIM_TEXT), (24, 54))
 
 
