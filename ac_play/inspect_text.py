@@ -9,6 +9,7 @@ side by side when they fit, else one above the other; the whole picture fits the
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -113,10 +114,9 @@ def render(inspection: Inspection, width: int, height: int, style: Style) -> lis
     pixel_rows = shape.rows if style.colour == "none" else 2 * shape.rows
     policy = inspection.grid(shape.columns, pixel_rows)
     ticks = policy.value_ticks()
-    units = "return" if policy.value_units == "return" else "normalised"
     panels = [
         Panel("P(push right)", prob_colours(policy.probs_right), policy.probs_right, 0.0, 1.0),
-        Panel(f"critic V ({units})", value_colours(policy), policy.values, ticks[0], ticks[-1]),
+        Panel(f"critic V ({policy.value_units})", value_colours(policy), policy.values, ticks[0], ticks[-1]),
     ]
     legends = [prob_legend(style), value_legend(style, ticks)]
     grids = [map_rows(panel, policy, inspection, style) for panel in panels]
@@ -169,9 +169,9 @@ def velocity_labels(policy: PolicyMap, rows: int, omega: str) -> list[str]:
     extent = policy.extent
     axes = PlotAxes(extent, 0, 0, 1, rows)
     for tick, name in zip(*velocity_ticks(extent.velocity), strict=True):
-        cell = axes.cell(0.0, tick if abs(tick) < extent.velocity else tick * (1 - 1e-9))
-        if cell is not None and not labels[cell[0]]:
-            labels[cell[0]] = name
+        _, y = axes.to_pixel(0.0, tick)
+        row = min(rows - 1, math.floor(y))  # the bottom edge belongs to the last row
+        labels[row] = labels[row] or name
     if not labels[0]:
         labels[0] = omega
     return labels

@@ -189,6 +189,14 @@ def test_a_long_checkpoint_path_is_cut_to_the_terminal(bundled, tmp_path):
 # what it refuses
 
 
+def test_help_shows_every_flag(capsys):
+    assert exit_code(["inspect", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ac-play inspect")
+    for flag in ("checkpoint", "--seed", "--cart-x", "--cart-v", "--png", "--force", "--no-color"):
+        assert flag in out
+
+
 @pytest.fixture(scope="module")
 def acrobot(tmp_path_factory):
     path = tmp_path_factory.mktemp("acrobot") / "acrobot.npz"
