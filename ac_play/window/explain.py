@@ -205,26 +205,32 @@ def draw_saliency(surface: pygame.Surface, explanation: Explanation, rect: pygam
     size = panel_text_size(rect)
     surface.blit(fitted_text("what it looks at", size, draw.TEXT, rect.width, True), (rect.x, rect.y))
     surface.blit(fitted_text(SALIENCY_NOTE, size - 3, draw.DIM_TEXT, rect.width), (rect.x, rect.y + size))
+    full = explanation.saliency_max or 1.0
+    bars = saliency_bars(rect, explanation.names)
+    for name, amount, bar in zip(explanation.names, explanation.saliency.tolist(), bars, strict=True):
+        label = draw.text(name, size - 2, draw.TEXT)
+        surface.blit(label, label.get_rect(midleft=(rect.x, bar.centery)))
+        pygame.draw.rect(surface, draw.BACKGROUND, bar, border_radius=3)
+        half = bar.width // 2
+        length = round(half * min(1.0, abs(amount) / full))
+        colour = PUSH_RIGHT if amount > 0 else PUSH_LEFT
+        start = bar.centerx if amount > 0 else bar.centerx - length
+        pygame.draw.rect(surface, colour, (start, bar.y, length, bar.height))
+        pygame.draw.line(surface, draw.GRID, (bar.centerx, bar.y - 2), (bar.centerx, bar.bottom + 1))
+        number = draw.text(f"{amount:+.2f}", size - 2, colour)
+        surface.blit(number, number.get_rect(midleft=(bar.right + 6, bar.centery)))
+
+
+def saliency_bars(rect: pygame.Rect, names: tuple[str, ...]) -> list[pygame.Rect]:
+    """The full extent of each input's bar, zero at its centre: the names on the left, numbers right."""
+    size = panel_text_size(rect)
     top = rect.y + 2 * size + 4
-    names = explanation.names
     slot = (rect.bottom - top) / max(1, len(names))
     label_w = max(draw.text(name, size - 2, draw.TEXT).get_width() for name in names) + 8
     number_w = draw.text("+0.00", size - 2, draw.TEXT).get_width() + 6
-    half = max(4, (rect.width - label_w - number_w) // 2)
-    centre = rect.x + label_w + half
-    full = explanation.saliency_max or 1.0
-    for index, (name, amount) in enumerate(zip(names, explanation.saliency, strict=True)):
-        y = round(top + index * slot)
-        height = max(4, int(slot) - 6)
-        label = draw.text(name, size - 2, draw.TEXT)
-        surface.blit(label, label.get_rect(midleft=(rect.x, y + height // 2)))
-        pygame.draw.rect(surface, draw.BACKGROUND, (centre - half, y, 2 * half, height), border_radius=3)
-        length = round(half * min(1.0, abs(float(amount)) / full))
-        colour = PUSH_RIGHT if amount > 0 else PUSH_LEFT
-        pygame.draw.rect(surface, colour, (centre if amount > 0 else centre - length, y, length, height))
-        pygame.draw.line(surface, draw.GRID, (centre, y - 2), (centre, y + height + 1))
-        number = draw.text(f"{float(amount):+.2f}", size - 2, colour)
-        surface.blit(number, number.get_rect(midleft=(centre + half + 6, y + height // 2)))
+    width = max(8, rect.width - label_w - number_w)
+    height = max(4, int(slot) - 6)
+    return [pygame.Rect(rect.x + label_w, round(top + index * slot), width, height) for index in range(len(names))]
 
 
 def hidden_grid(count: int, rect: pygame.Rect) -> tuple[int, int]:
