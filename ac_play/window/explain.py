@@ -301,8 +301,8 @@ def render_advantages(advantages: np.ndarray, size: tuple[int, int], units: str)
     largest = float(np.abs(advantages).max()) or 1.0
     ticks = nice_ticks(-largest, largest, count=4)
     top = max(abs(ticks[0]), abs(ticks[-1]))
-    names = tick_labels([-top, top])
-    labels = [draw.text(("+" if name[0] != "-" else "") + name, 13, draw.DIM_TEXT) for name in names[::-1]]
+    low_name, _, high_name = tick_labels([-top, 0.0, top])  # the step to zero sets the digits
+    labels = [draw.text(name, 13, draw.DIM_TEXT) for name in ("+" + high_name, low_name)]
     margin = max(label.get_width() for label in labels) + 10
     area = pygame.Rect(margin, 4, size[0] - margin - 6, size[1] - 8)
     zero = area.centery
