@@ -26,7 +26,7 @@ from ac_play.window.explain import (
     saliency_bars,
     shade,
 )
-from ac_play.window.playthrough import Playthrough
+from ac_play.window.playthrough import KICK_ANGULAR_VELOCITY, Playthrough
 from ac_play.window.viewer import Viewer
 
 SIZE = (800, 500)
@@ -202,3 +202,11 @@ def test_bench_render_times_explain_mode_on_a_line_of_its_own(capsys, fonts):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["mode"] for line in lines] == ["plain", "explain"]
     assert all(line["frames"] == 5 and line["median_ms"] > 0 for line in lines)
+
+
+def test_a_click_pushes_away_from_the_side_clicked_in_the_narrower_scene(viewer):
+    # x 300 is right of the pole in explain mode's scene (its centre near 248), left of it in the full one
+    before = float(viewer.play.env.unwrapped.state[3])
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(300, 150)))
+    viewer.run(frames=viewer.frames + 1)
+    assert float(viewer.play.env.unwrapped.state[3]) - before < -0.5 * KICK_ANGULAR_VELOCITY
