@@ -247,12 +247,14 @@ def draw_hidden(surface: pygame.Surface, explanation: Explanation, rect: pygame.
     episode so far has fired them) in dark red."""
     size = panel_text_size(rect.inflate(0, rect.height))
     count = len(explanation.hidden)
-    title = f"hidden layer: {count} ReLU units, {explanation.dead} dead"
-    surface.blit(fitted_text(title, size - 1, draw.TEXT, rect.width, True), (rect.x, rect.y))
     strip = pygame.Rect(rect.x, rect.y + size + 2, rect.width, rect.height - size - 2)
     columns, cell = hidden_grid(count, strip)
-    colours = cell_colours(explanation)
-    for unit, colour in enumerate(colours):
+    shown = min(count, columns * max(1, strip.height // cell))  # thousands of units outgrow the strip
+    title = f"hidden layer: {count} ReLU units, {explanation.dead} dead"
+    if shown < count:
+        title += f" (first {shown} shown)"
+    surface.blit(fitted_text(title, size - 1, draw.TEXT, rect.width, True), (rect.x, rect.y))
+    for unit, colour in enumerate(cell_colours(explanation)[:shown]):
         row, column = divmod(unit, columns)
         surface.fill(colour, (strip.x + column * cell, strip.y + row * cell, cell - 1, cell - 1))
 
