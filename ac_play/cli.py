@@ -118,7 +118,8 @@ def watch(args: argparse.Namespace) -> int:
     from ac_play.window.viewer import run_watch
 
     return run_watch(args.checkpoint, seed=args.seed, greedy=not args.sample, speed=args.speed,
-                     episodes=args.episodes, frames=args.frames, record=args.record, force=args.force)
+                     episodes=args.episodes, frames=args.frames, record=args.record, force=args.force,
+                     explain=args.explain)
 
 
 def human(args: argparse.Namespace) -> int:
@@ -265,6 +266,8 @@ def add_watch_args(parser: argparse.ArgumentParser) -> None:
                         help="write the frames shown to a GIF; without a display, drawn off-screen "
                              "(1 episode unless --episodes or --frames says)")
     parser.add_argument("--force", action="store_true", help="with --record: replace an existing file")
+    parser.add_argument("--explain", action="store_true",
+                        help="start in explain mode (x toggles it): input saliency, hidden units, advantages")
 
 
 def add_human_args(parser: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from ac_play.snapshot import Snapshot
 from ac_play.window import keys
 from ac_play.window.display import NoDisplayError, open_offscreen, open_window
 from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
+from ac_play.window.explain import Explainer, draw_explained_frame, explained_layout
 from ac_play.window.human_screens import plural
 from ac_play.window.playthrough import Playthrough
 from ac_play.window.record import GifRecorder
@@ -62,6 +63,7 @@ KEYMAP = (
     keys.Key((pygame.K_g,), "g", "greedy or sampled", "toggle_greedy"),
     keys.Key((pygame.K_r,), "r", "restart the episode", "restart"),
     keys.Key((pygame.K_s,), "s", "screenshot", "save_screenshot"),
+    keys.Key((pygame.K_x,), "x", "explain mode: inputs, hidden units, advantages", "toggle_explain"),
 )
 """The keys of `watch` and the live window; a click on the scene pushes the pole too."""
 
@@ -79,8 +81,10 @@ class Finished:
 class Viewer:
     """Plays episodes in a window: time, speed, pause, keys, and what each frame shows."""
 
-    def __init__(self, playthrough: Playthrough, label: str, speed: float = 1.0, episodes: int | None = None):
+    def __init__(self, playthrough: Playthrough, label: str, speed: float = 1.0, episodes: int | None = None,
+                 explain: bool = False):
         self.play = playthrough
+        self.explainer = Explainer.for_env(playthrough.env, on=explain)
         self.track = Track.from_env(playthrough.env)
         self.label = label
         self.speed = SettingError.unless_between("speed", speed, MIN_SPEED, MAX_SPEED)
@@ -134,6 +138,9 @@ class Viewer:
         """Keep the finished episode on screen until space."""
         self.paused = True
 
+    def toggle_explain(self) -> None:
+        self.explainer.on = not self.explainer.on
+
     def toggle_greedy(self) -> None:
         self.play.greedy = not self.play.greedy
 
@@ -152,7 +159,8 @@ class Viewer:
     def click(self, pos: tuple[int, int]) -> None:
         """A click pushes the pole away from the side it was clicked on."""
         surface = pygame.display.get_surface()
-        view = world_view(layout(surface.get_rect()).scene, self.track)
+        scene_rect = (explained_layout if self.explainer.on else layout)(surface.get_rect()).scene
+        view = world_view(scene_rect, self.track)
         tip_x, _ = pole_tip(view, float(self.play.obs[0]), float(self.play.obs[2]), self.track)
         self.kick(1 if pos[0] < tip_x else -1)
 
@@ -170,6 +178,7 @@ class Viewer:
         self._step()
 
     def _step(self) -> None:
+        self.explainer.observe(self.play)  # every state acted on counts, drawn or not
         self.play.step()
         if self.play.done:
             self.finished.append(Finished(self.play.episode_return, self.play.steps, self.pushes))
@@ -261,6 +270,12 @@ class Viewer:
             countdown=max(0.0, self._hold / self.hold_seconds) if play.done and not self.paused else None,
         )
 
+    def draw(self, screen: pygame.Surface) -> None:
+        if self.explainer.on:
+            draw_explained_frame(screen, self.scene(), self.explainer.explain(self.play))
+        else:
+            draw_frame(screen, self.scene())
+
     def run(
         self,
         frames: int | None = None,
@@ -281,7 +296,7 @@ class Viewer:
                 on_frame(self)
             self.measured_fps = clock.get_fps() or None
             screen = pygame.display.get_surface()
-            draw_frame(screen, self.scene())
+            self.draw(screen)
             pygame.display.flip()
             if recorder:
                 recorder.add(screen)
@@ -311,12 +326,13 @@ def pushed(pushes: int) -> str:
 def run_watch(
     path: str | None, seed: int = 0, greedy: bool = True, speed: float = 1.0,
     episodes: int | None = None, frames: int | None = None, record: str | None = None, force: bool = False,
+    explain: bool = False,
 ) -> int:
     """`ac-play watch [CHECKPOINT]`: the checkpoint at `path` (the bundled agent when None) plays."""
     recorder = GifRecorder(record, RECORD_FPS, force) if record is not None else None
     ckpt = checkpoint.load_or_bundled(path)
     play = Playthrough(Snapshot.from_checkpoint(ckpt), seed, greedy=greedy)
-    viewer = Viewer(play, ckpt.name, speed, episodes)
+    viewer = Viewer(play, ckpt.name, speed, episodes, explain)
     try:
         open_screen(viewer, recorder, bounded=episodes is not None or frames is not None)
         viewer.run(frames, recorder)
