@@ -35,7 +35,7 @@ class Strip:
     """Everything the strip shows, as plain numbers."""
 
     returns: np.ndarray
-    """The return of every episode of the run, the last one being `last_episode`."""
+    """The return of every episode of the run: episodes first_episode + 1, first_episode + 2, ..."""
     running: np.ndarray
     """The running reward after every episode, indexed as `returns`."""
     snapshot_episodes: Sequence[int]
@@ -46,15 +46,12 @@ class Strip:
     """Index of the snapshot with the best running reward."""
     threshold: float | None = None
     """The running reward at which the env counts as solved."""
+    first_episode: int = 0
+    """The episode before the curve's first point: 0, or where a resumed run's history starts."""
 
     @property
     def last_episode(self) -> int:
-        return max(len(self.returns), self.snapshot_episodes[-1] if len(self.snapshot_episodes) else 0)
-
-    @property
-    def first_episode(self) -> int:
-        """The episode of the curve's first point (the curve ends at `last_episode`)."""
-        return self.last_episode - len(self.returns) + 1
+        return max(self.first_episode + len(self.returns), self.snapshot_episodes[-1] if self.snapshot_episodes else 0)
 
 
 def split(rect: pygame.Rect) -> tuple[pygame.Rect, pygame.Rect]:
@@ -126,7 +123,7 @@ def draw_strip(surface: pygame.Surface, rect: pygame.Rect, strip: Strip) -> None
         y = round(float(grid.y([strip.threshold])[0]))
         for x in range(plot.x, plot.right, 8):  # dashed: a line to reach, not one reached
             pygame.draw.line(surface, THRESHOLD, (x, y), (min(x + 4, plot.right), y))
-    episodes = np.arange(strip.first_episode, strip.last_episode + 1)
+    episodes = strip.first_episode + 1 + np.arange(len(strip.returns))
     for series, colour in ((strip.returns, RETURNS), (strip.running, RUNNING)):
         points = curve_points(grid, episodes, series)
         if len(points) >= 2:
@@ -145,7 +142,7 @@ def draw_strip(surface: pygame.Surface, rect: pygame.Rect, strip: Strip) -> None
 def curve_points(grid: Axes, episodes: np.ndarray, series: np.ndarray) -> list:
     """About one point per pixel column: a long run's curve costs no more to draw than a short one's."""
     stride = max(1, len(series) // max(1, grid.plot.width))
-    xs, ys = grid.x(episodes[: len(series)][::stride]), grid.y(series[::stride])
+    xs, ys = grid.x(episodes[::stride]), grid.y(series[::stride])
     return np.column_stack([xs, ys]).tolist()
 
 
@@ -159,6 +156,7 @@ def draw_marker(surface: pygame.Surface, grid: Axes, strip: Strip) -> None:
     box = label.get_rect(topleft=(x + 6, plot.y))
     if box.right > plot.right:
         box = label.get_rect(topright=(x - 6, plot.y))
+    pygame.draw.rect(surface, draw.BACKGROUND, box.inflate(6, 2))  # readable over the curve and the threshold
     surface.blit(label, box)
 
 
