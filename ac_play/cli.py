@@ -1,4 +1,4 @@
-"""The `ac-play` command line: train, watch, human, eval, bench.
+"""The `ac-play` command line: train, watch, human, eval, inspect, bench.
 
 The only module that knows about flags: each subcommand's handler turns its flags into Python
 values and calls the module that does the work, imported only when that subcommand runs, so
@@ -24,6 +24,8 @@ OTHER_FLAGS = {
     "speed": "--speed", "record": "--record", "force": "--force", "jobs": "--jobs", "max_episodes": "--max-episodes",
 }
 """Settings of watch, human and bench that the command line sets, and their flags."""
+INSPECT_FLAGS = {"cart_x": "--cart-x", "cart_v": "--cart-v", "png": "--png"}
+"""Settings of inspect that the command line sets, and their flags."""
 EVAL_EPISODES_LIMIT = 100_000
 """eval keeps every episode's arrays until it reports (about 24 kB each on CartPole): 2.4 GB at most."""
 SWEEP_LIMIT = 64
@@ -134,6 +136,20 @@ def evaluate(args: argparse.Namespace) -> int:
     return run_eval(args.checkpoint, episodes=args.episodes, greedy=args.greedy, seed=args.seed, json_out=args.json)
 
 
+def inspect(args: argparse.Namespace) -> int:
+    if args.force and args.png is None:
+        raise AcPlayError("--force replaces the file of --png, and needs --png")
+    if args.png is not None:
+        from ac_play.window.policy_map import run_png
+
+        return run_png(args.checkpoint, args.png, force=args.force, seed=args.seed, cart_x=args.cart_x,
+                       cart_v=args.cart_v)
+    from ac_play.inspect_text import run_inspect
+
+    return run_inspect(args.checkpoint, seed=args.seed, cart_x=args.cart_x, cart_v=args.cart_v,
+                       no_color=args.no_color)
+
+
 def bench(args: argparse.Namespace) -> int:
     if args.envs is None:  # what train does with the same preset
         args.envs = [preset(args.preset).envs]
@@ -192,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
          "Play CartPole with the keyboard, side by side with the agent."),
         ("eval", evaluate, add_eval_args, "score a checkpoint over many episodes",
          "Play episodes with a checkpoint and print mean, std, min and max return."),
+        ("inspect", inspect, add_inspect_args, "map where an agent pushes and what it expects",
+         "Map a checkpoint's P(push right) and critic V over pole angle and angular velocity, with a "
+         "greedy episode's path, its weight norms and dead units: in the terminal, or --png."),
         ("bench", bench, add_bench_args, "measure learning speed and throughput",
          "Train several seeds headless and report medians and throughput."),
     ]
@@ -264,6 +283,19 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def add_inspect_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="env seed of the greedy episode drawn (default 0)")
+    parser.add_argument("--cart-x", type=number, default=0.0, metavar="M",
+                        help="the cart's position in every state mapped, on the track (default 0)")
+    parser.add_argument("--cart-v", type=number, default=0.0, metavar="M/S",
+                        help="the cart's velocity in every state mapped (default 0)")
+    parser.add_argument("--png", metavar="PATH.png", help="write the maps to a PNG image instead (no display needed)")
+    parser.add_argument("--force", action="store_true", help="with --png: replace an existing file")
+    parser.add_argument("--no-color", action="store_true",
+                        help="shade characters instead of colours (so does the NO_COLOR variable)")
+
+
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=count, default=10, help="seeds to train (default 10)")
     parser.add_argument("--seed-start", type=seed_number, default=0, metavar="N",
@@ -294,7 +326,7 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
 
 def error_line(exc: AcPlayError) -> str:
     """The sentence the user sees; a setting is named by its flag when it has one."""
-    flags = {**TRAINING_FLAGS, **OTHER_FLAGS}
+    flags = {**TRAINING_FLAGS, **OTHER_FLAGS, **INSPECT_FLAGS}
     if isinstance(exc, SettingError) and exc.field in flags:
         return f"{flags[exc.field]} {exc.reason}"
     return str(exc)
