@@ -213,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("train", train, add_train_args, "train an agent (a terminal UI, or --headless)",
          "Train the actor-critic. Opens the terminal UI unless --headless."),
         ("watch", watch, add_watch_args, "watch an agent play in a pygame window",
-         "Watch a checkpoint (default: the bundled agent) play CartPole."),
+         "Watch a checkpoint (default: the bundled agent) play CartPole, or scrub through a run folder's "
+         "snapshots on its learning curve."),
         ("human", human, add_human_args, "play CartPole yourself, against the agent",
          "Play CartPole with the keyboard, side by side with the agent."),
         ("eval", evaluate, add_eval_args, "score a checkpoint over many episodes",
@@ -255,7 +256,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_watch_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+    parser.add_argument("checkpoint", nargs="?", metavar="CKPT_OR_RUN_DIR",
+                        help="checkpoint .npz (default: the bundled agent), or a run folder: its history, "
+                             "a snapshot at a time ([ ] Home End, or a click on the curve)")
     parser.add_argument("--episodes", type=count, help="stop after this many episodes (default: until quit)")
     parser.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
     parser.add_argument("--sample", action="store_true", help="sample actions from the policy (default: greedy)")

@@ -16,10 +16,8 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from ac_play import checkpoint
 from ac_play.cartpole import Track
 from ac_play.errors import SettingError, printable
-from ac_play.snapshot import Snapshot
 from ac_play.window import keys
 from ac_play.window.display import NoDisplayError, open_offscreen, open_window
 from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
@@ -81,6 +79,8 @@ class Finished:
 class Viewer:
     """Plays episodes in a window: time, speed, pause, keys, and what each frame shows."""
 
+    keymap = KEYMAP
+
     def __init__(self, playthrough: Playthrough, label: str, speed: float = 1.0, episodes: int | None = None,
                  explain: bool = False):
         self.play = playthrough
@@ -119,7 +119,7 @@ class Viewer:
             self.click(event.pos)
 
     def key(self, key: int, char: str = "") -> None:
-        keys.press(self, KEYMAP, key, char)
+        keys.press(self, self.keymap, key, char)
 
     @property
     def state(self) -> str:
@@ -159,7 +159,7 @@ class Viewer:
     def click(self, pos: tuple[int, int]) -> None:
         """A click pushes the pole away from the side it was clicked on."""
         surface = pygame.display.get_surface()
-        scene_rect = (explained_layout if self.explainer.on else layout)(surface.get_rect()).scene
+        scene_rect = (explained_layout if self.explainer.on else layout)(self.frame_rect(surface)).scene
         view = world_view(scene_rect, self.track)
         tip_x, _ = pole_tip(view, float(self.play.obs[0]), float(self.play.obs[2]), self.track)
         self.kick(1 if pos[0] < tip_x else -1)
@@ -270,12 +270,6 @@ class Viewer:
             countdown=max(0.0, self._hold / self.hold_seconds) if play.done and not self.paused else None,
         )
 
-    def draw(self, screen: pygame.Surface) -> None:
-        if self.explainer.on:
-            draw_explained_frame(screen, self.scene(), self.explainer.explain(self.play))
-        else:
-            draw_frame(screen, self.scene())
-
     def run(
         self,
         frames: int | None = None,
@@ -301,6 +295,16 @@ class Viewer:
             if recorder:
                 recorder.add(screen)
             self.frames += 1
+
+    def frame_rect(self, surface: pygame.Surface) -> pygame.Rect:
+        """Where the CartPole frame goes (a run's timeline takes a strip below it)."""
+        return surface.get_rect()
+
+    def draw(self, screen: pygame.Surface) -> None:
+        if self.explainer.on:
+            draw_explained_frame(screen, self.scene(), self.explainer.explain(self.play), self.frame_rect(screen))
+        else:
+            draw_frame(screen, self.scene(), self.frame_rect(screen))
 
     def summary(self) -> list[str]:
         """The closing lines: each finished episode, then the mean over those nobody pushed."""
@@ -328,11 +332,12 @@ def run_watch(
     episodes: int | None = None, frames: int | None = None, record: str | None = None, force: bool = False,
     explain: bool = False,
 ) -> int:
-    """`ac-play watch [CHECKPOINT]`: the checkpoint at `path` (the bundled agent when None) plays."""
+    """`ac-play watch [CHECKPOINT | RUN_DIR]`: a checkpoint (the bundled agent when None), or a run's timeline."""
+    from ac_play.window.scrub import load_viewer  # the timeline's viewer builds on this module
+
     recorder = GifRecorder(record, RECORD_FPS, force) if record is not None else None
-    ckpt = checkpoint.load_or_bundled(path)
-    play = Playthrough(Snapshot.from_checkpoint(ckpt), seed, greedy=greedy)
-    viewer = Viewer(play, ckpt.name, speed, episodes, explain)
+    viewer, name = load_viewer(path, seed, greedy, speed, episodes, explain)
+    play = viewer.play
     try:
         open_screen(viewer, recorder, bounded=episodes is not None or frames is not None)
         viewer.run(frames, recorder)
@@ -348,7 +353,7 @@ def run_watch(
         else:
             print(f"nothing recorded, so {printable(str(recorder.path))} was not written")
     shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
-    print(f"{printable(ckpt.label)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
+    print(f"{printable(name)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
     for line in viewer.summary():
         print(f"  {line}", flush=True)
     return 0
