@@ -32,16 +32,16 @@ def thin(values: Sequence, limit: int) -> list:
     return kept
 
 
-def spark_bars(values: Sequence[float], width: int) -> str:
+def spark_bars(values: Sequence[float], width: int, scale: tuple[float, float] | None = None) -> str:
     """The newest `width` values as bars ▁ to █, on a scale of at least `min_span`, so noise on
-    a steady value stays flat."""
+    a steady value stays flat; or on a fixed `scale` (low, high), as a fraction's 0 to 1."""
     values = list(values)[-width:] if width > 0 else []
     if not values:
         return ""
-    low, high = min(values), max(values)
+    low, high = scale or (min(values), max(values))
     floor = min_span(low, high)
     top = len(SPARK_BARS) - 1
-    if high - low < floor:
+    if scale is None and high - low < floor:
         # the middle of the data on the half-height bar itself, not on the edge between two
         # bars, where the least noise would flicker between them
         middle = (high + low) / 2
@@ -129,9 +129,10 @@ class SparkBars(Widget):
     """Bars of the values given, sized to the widget at each render (no Textual Sparkline: its
     scale always runs from the data's minimum to its maximum, which turns noise into spikes)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, scale: tuple[float, float] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.values: list[float] = []
+        self.scale = scale
 
     def show(self, values: Sequence[float]) -> None:
         self.values = list(values)
@@ -139,7 +140,7 @@ class SparkBars(Widget):
 
     def render(self) -> str:
         width = self.size.width
-        return spark_bars(buckets(self.values, width), width)
+        return spark_bars(buckets(self.values, width), width, self.scale)
 
 
 class MetricSpark(Horizontal):
