@@ -58,7 +58,8 @@ class UpdateSpark(MetricSpark):
             return
         bars = [math.log10(max(v, LOG_FLOOR)) for v in self.values] if self.log_scale else self.values
         self.query_one(SparkBars).show(bars)
-        self.query_one(".spark-value", Label).update(self.value_text(self.values[-1]) if self.values else "–")
+        text = self.value_text(self.values[-1]) if self.values else "–"
+        self.query_one(".spark-value", Label).update(text, layout=False)  # fixed width: no reflow
 
 
 def rows() -> list[UpdateSpark]:
@@ -77,9 +78,10 @@ class GradientPanel(Vertical):
         steps = config.epochs * config.minibatches if config.update == "rollout" else 1
         self.border_title = "gradients per update · [$accent]g[/]: return"
         self.border_subtitle = f"‖grad‖ log scale · mean of {steps} steps" if steps > 1 else "‖grad‖ log scale"
+        self.rows = rows()  # kept, not queried: a query walks the DOM, once per update adds up
 
     def compose(self) -> ComposeResult:
-        yield from rows()
+        yield from self.rows
         yield Label(LEGEND, id="gradients-legend")
 
     def add(self, stats: list[EpisodeStats]) -> None:
@@ -87,7 +89,7 @@ class GradientPanel(Vertical):
         for index, episode in enumerate(stats):
             if index + 1 < len(stats) and stats[index + 1].update == episode.update:
                 continue
-            for row in self.query(UpdateSpark):
+            for row in self.rows:
                 row.add(getattr(episode, row.key))
 
 
@@ -108,5 +110,5 @@ class ChartTabs(ContentSwitcher):
     def toggle(self) -> None:
         self.current = "gradients" if self.current == "returns" else "returns"
         if self.current == "gradients":
-            for row in self.query(UpdateSpark):
+            for row in self.query_one(GradientPanel).rows:
                 row.show()
