@@ -19,8 +19,12 @@ GRADIENT_PREFIX = "grad_"
 
 
 def squared_norms(arrays: dict[str, np.ndarray]) -> dict[str, float]:
-    """The squared L2 norm of each array, by name (a dot product: cheaper than (a * a).sum() when small)."""
-    return {name: float(np.dot(flat, flat)) for name, flat in ((n, a.ravel()) for n, a in arrays.items())}
+    """The squared L2 norm of each array, by name.
+
+    Summed as (a * a).sum(), not as a dot product: the global gradient norm is their sum, and a
+    last-bit difference there would change where clipping lands and so every run's numbers.
+    """
+    return {name: float((array * array).sum()) for name, array in arrays.items()}
 
 
 def gradient_norms(squares: dict[str, float]) -> dict[str, float]:
