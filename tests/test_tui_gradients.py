@@ -8,7 +8,7 @@ import pytest
 from test_tui import make_app, pilot_test, press, wait_for
 from test_tui_display import screen_lines
 
-from ac_play.tui.charts import ReturnChart
+from ac_play.tui.charts import ReturnChart, SparkBars
 from ac_play.tui.gradients import LEGEND, GradientPanel, UpdateSpark
 
 ROW_TITLES = ("W1", "b1", "Wa", "ba", "Wc", "bc", "dead", "Δθ/|θ|")
@@ -43,14 +43,17 @@ async def test_the_gradient_panel_updates_while_training(tmp_path):
         first = panel_rows(app)
         updates = app.session.trainer.progress.updates
         await wait_for(pilot, lambda: app.session.trainer.progress.updates >= updates + 20)
-        await asyncio.sleep(0.5)  # a redraw or two later
-        later = panel_rows(app)
         assert app.state == "training"
+        await press(app, "space")  # paused, so that the screen and the rows' values can be compared
+        await asyncio.sleep(0.8)
+        later = panel_rows(app)
         for title in ROW_TITLES:
             assert later[title] != "–"
             assert drawn_bars(later[title]) >= drawn_bars(first[title])
-        assert drawn_bars(later["W1"]) > drawn_bars(first["W1"])  # one bar per update until the row is full
         assert later["W1"] != first["W1"]
+        w1 = app.query_one(GradientPanel).rows[0]
+        width = w1.query_one(SparkBars).size.width
+        assert drawn_bars(later["W1"]) == min(len(w1.values), width)  # a bar per update, until the row is full
         value = later["W1"].split()[-1]
         assert float(value) > 0
         assert later["dead"].endswith("%")

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from functools import lru_cache
 from itertools import pairwise
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Label
 from textual_plotext import PlotextPlot
@@ -149,13 +151,19 @@ class ReturnChart(PlotextPlot):
         self.version += 1
         self.refresh()
 
-    def render(self):
+    def render_line(self, y: int) -> Strip:
         # plotext rebuilds the whole picture on every render; repaints of the screen for other
-        # widgets' sake must not pay for that again
+        # widgets' sake must not pay for that again. Its lines go straight to strips: through
+        # render(), Textual would convert the whole picture once more for every new version
         key = (self.size, self.version, self.app.theme)
         if key != self.drawn:
-            self.picture, self.drawn = ansi_text(self.plotext_output()), key
-        return self.picture
+            self.picture, self.drawn = self.strips(ansi_text(self.plotext_output())), key
+        return self.picture[y] if y < len(self.picture) else Strip.blank(self.size.width, self.rich_style)
+
+    def strips(self, picture: Text) -> list[Strip]:
+        base, width, console = self.rich_style, self.size.width, self.app.console
+        return [Strip([Segment(s.text, base + s.style if s.style else base) for s in line.render(console)])
+                .adjust_cell_length(width, base) for line in picture.split("\n")]
 
     def plotext_output(self) -> str:
         """PlotextPlot.render's steps up to plotext's ANSI text, which it hands to the slow Text.from_ansi."""
