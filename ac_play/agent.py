@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ac_play.learning_stats import dead_fraction
+
 PARAM_NAMES = ("W1", "b1", "Wa", "ba", "Wc", "bc")
 
 
@@ -52,6 +54,8 @@ class LossTerms:
     critic: float
     entropy: float
     mean_value: float
+    dead_units: float
+    """The fraction of hidden units zero on every row of the batch (dead ReLUs)."""
 
 
 @dataclass
@@ -205,7 +209,9 @@ class ActorCritic:
         critic_loss = float(reduce(huber))
         entropy_term = float(reduce(entropy))
         total = actor_loss - entropy_coef * entropy_term + value_coef * critic_loss
-        terms = LossTerms(total, actor_loss, critic_loss, float(entropy.mean()), float(values.mean()))
+        active = z > 0
+        terms = LossTerms(total, actor_loss, critic_loss, float(entropy.mean()), float(values.mean()),
+                          dead_fraction(active))
 
         p = self.params
         # backward: the forward's names in reverse order, d<name> = d loss / d <name>
@@ -223,7 +229,7 @@ class ActorCritic:
         dbc = np.array([dvalues.sum()])
         # h feeds both heads: dh = dlogits @ Wa.T + dvalues @ Wc.T, as one product (a third of the cost)
         dh = np.concatenate([dlogits, dvalues[:, None]], axis=1) @ np.concatenate([p["Wa"], p["Wc"]], axis=1).T
-        dz = dh * (z > 0)  # relu: passes the gradient only where it was active
+        dz = dh * active  # relu: passes the gradient only where it was active
         dW1 = obs.T @ dz  # z = obs @ W1 + b1
         db1 = dz.sum(axis=0)
         grads = {"W1": dW1, "b1": db1, "Wa": dWa, "ba": dba, "Wc": dWc, "bc": dbc}
@@ -278,11 +284,6 @@ def sample_from_logits(logits: list[float], u: float) -> int:
         action += 1
         total += weights[action]
     return action
-
-
-def grad_norm(grads: dict[str, np.ndarray]) -> float:
-    """The global L2 norm of all gradients together."""
-    return float(np.sqrt(sum(float((g * g).sum()) for g in grads.values())))
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from itertools import accumulate
 
 import numpy as np
 
-from ac_play.agent import ActorCritic, grad_norm
+from ac_play.agent import ActorCritic
 from ac_play.blas import AUTO, TRAINING_LIMIT, wanted_threads
 from ac_play.config import HOT_SETTINGS, TrainConfig
 from ac_play.envs import Episode, env_info, make_rollout_runner, make_runner
 from ac_play.errors import AcPlayError
+from ac_play.learning_stats import gradient_norms, squared_norms, update_size
 from ac_play.memory import check_memory
 from ac_play.optim import make_optimizer
 from ac_play.returns import RunningNormaliser, discounted_returns, normalise
@@ -44,6 +45,17 @@ class EpisodeStats:
     entropy: float
     grad_norm: float
     mean_value: float
+    grad_W1: float
+    grad_b1: float
+    grad_Wa: float
+    grad_ba: float
+    grad_Wc: float
+    grad_bc: float
+    """Each layer's gradient norm before clipping: the mean over the update's optimiser steps, as for the losses."""
+    dead_units: float
+    """The fraction of hidden ReLUs zero on every row of a step's (mini)batch, averaged over the update's steps."""
+    update_size: float
+    """How far the update moved the parameters: ||after - before|| / ||after||, all of them as one vector."""
     env_steps: int
     elapsed: float
     update: int
@@ -201,6 +213,7 @@ class Trainer:
         self._apply_pending()
         started = time.perf_counter()
         normaliser_before = self.normaliser.state()
+        params_before = {name: array.copy() for name, array in self.agent.params.items()}
         try:
             # overflow shows up as a non-finite loss or parameter, which _update reports in words
             with np.errstate(all="ignore"):
@@ -211,6 +224,7 @@ class Trainer:
             # one is undone in _step), so what is saved after this is finite and loads
             self.normaliser.load_state(normaliser_before)
             raise
+        update_stats["update_size"] = update_size(params_before, self.agent.params)
         self.progress.elapsed += time.perf_counter() - started
         self.progress.updates += 1
         stats = [self._record(*episode, update_stats) for episode in finished]
@@ -291,7 +305,8 @@ class Trainer:
             huber_delta=cfg.huber_delta,
             reduction=cfg.loss_reduction,
         )
-        norm = grad_norm(grads)
+        squares = squared_norms(grads)  # per layer for the statistics; their sum gives the global norm
+        norm = float(np.sqrt(sum(squares.values())))
         if not np.isfinite(norm) or not np.isfinite(terms.total):
             raise DivergedError(
                 f"training diverged at episode {self.progress.episode + 1} (loss {terms.total}, "
@@ -307,6 +322,8 @@ class Trainer:
             "entropy": terms.entropy,
             "grad_norm": norm,
             "mean_value": terms.mean_value,
+            "dead_units": terms.dead_units,
+            **gradient_norms(squares),
         }
 
     def _step(self, grads: dict[str, np.ndarray]) -> None:

@@ -202,3 +202,21 @@ def test_the_tui_never_imports_pygame():
     code = "import sys, ac_play.tui.app, ac_play.tui.bench; print('pygame' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_return_chart_reads_plotext_colours_as_rich_does():
+    from plotext._figure import _figure_class
+    from rich.text import Text
+
+    from ac_play.tui.charts import ansi_text
+
+    figure = _figure_class()
+    figure.plotsize(60, 16)
+    figure.scatter(list(range(50)), [(7 * i) % 31 for i in range(50)], marker="dot", color="blue")
+    figure.plot(list(range(50)), [i / 2 for i in range(50)], marker="braille", color="green")
+    figure.hline(20, "red")
+    output = figure.build()
+    expected, drawn = Text.from_ansi(output), ansi_text(output)
+    assert len(expected.spans) > 20  # colours of all three series and the axes
+    assert drawn.plain == expected.plain
+    assert [(s.start, s.end, s.style) for s in drawn.spans] == [(s.start, s.end, s.style) for s in expected.spans]

@@ -22,6 +22,7 @@ from ac_play.errors import AcPlayError, SettingError
 from ac_play.training import EpisodeStats
 from ac_play.tui.cartpole_panel import CartPolePanel
 from ac_play.tui.charts import MetricSpark, ReturnChart
+from ac_play.tui.gradients import ChartTabs, GradientPanel
 from ac_play.tui.help import ConfirmReset, HelpScreen, key_rows
 from ac_play.tui.jobs import EVAL_EPISODES, BackgroundJobs
 from ac_play.tui.live_link import LiveLink
@@ -50,6 +51,8 @@ class TrainApp(BackgroundJobs, App[Path | None]):
                 tooltip=f"evaluate the current policy over {EVAL_EPISODES} greedy episodes, in the background"),
         Binding("r", "reset", "Reset", tooltip="reset to a fresh agent (asks first; a trained run is saved)"),
         Binding("w", "window", "Window", tooltip="open or close the pygame window with the current policy"),
+        Binding("g", "gradients", "Grads", tooltip="the gradients per layer, dead ReLUs and update size, "
+                "in the return chart's place; again to go back"),
         Binding("question_mark", "help", "Help", key_display="?",
                 tooltip="what the actor, critic, advantage and running reward are; the keys"),
         Binding("q", "quit", "Quit",
@@ -91,7 +94,7 @@ class TrainApp(BackgroundJobs, App[Path | None]):
                 yield CartPolePanel(trainer.config.env_id, lambda: self.session.snapshot,
                                     trainer.config.seed, id="cartpole")
             with Vertical(id="right"):
-                yield ReturnChart(trainer.threshold, id="returns")
+                yield ChartTabs(trainer.threshold, trainer.config, id="charts")
                 with Horizontal(id="sparks"):
                     for key, title in SPARKS.items():
                         yield MetricSpark(title, id=f"spark-{key}")
@@ -204,6 +207,7 @@ class TrainApp(BackgroundJobs, App[Path | None]):
         last = message.stats[-1]
         for key in SPARKS:
             self.query_one(f"#spark-{key}", MetricSpark).add(getattr(last, key))
+        self.query_one(GradientPanel).add(message.stats)
         solved_at = next((s.episode for s in message.stats if s.solved), None) if not was_solved else None
         stats_panel = self.query_one(StatsPanel)
         stats_panel.add(message.stats, progress.best_running_reward, stats_panel.solved_at or solved_at)
@@ -315,6 +319,9 @@ class TrainApp(BackgroundJobs, App[Path | None]):
         """What the actor, critic, advantage and running reward are; the keys."""
         trainer = self.session.trainer
         self.push_screen(HelpScreen(trainer.config.running_alpha, trainer.threshold, key_rows(self.BINDINGS)))
+
+    def action_gradients(self) -> None:
+        self.query_one(ChartTabs).toggle()
 
     def action_window(self) -> None:
         """Open or close the pygame window that plays the current policy."""

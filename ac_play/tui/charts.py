@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import pairwise
 
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Label
 from textual_plotext import PlotextPlot
@@ -32,22 +38,51 @@ def thin(values: Sequence, limit: int) -> list:
     return kept
 
 
-def spark_bars(values: Sequence[float], width: int) -> str:
+def spark_bars(values: Sequence[float], width: int, scale: tuple[float, float] | None = None) -> str:
     """The newest `width` values as bars ▁ to █, on a scale of at least `min_span`, so noise on
-    a steady value stays flat."""
+    a steady value stays flat; or on a fixed `scale` (low, high), as a fraction's 0 to 1."""
     values = list(values)[-width:] if width > 0 else []
     if not values:
         return ""
-    low, high = min(values), max(values)
+    low, high = scale or (min(values), max(values))
     floor = min_span(low, high)
     top = len(SPARK_BARS) - 1
-    if high - low < floor:
+    if scale is None and high - low < floor:
         # the middle of the data on the half-height bar itself, not on the edge between two
         # bars, where the least noise would flicker between them
         middle = (high + low) / 2
         low = middle - floor * (top // 2) / top
         high = low + floor
     return "".join(SPARK_BARS[min(top, max(0, round((v - low) / (high - low) * top)))] for v in values)
+
+
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+"""An ANSI colour code, as plotext writes them: a few per run of same-coloured characters."""
+
+
+@lru_cache(maxsize=256)
+def sgr_style(codes: str) -> Style | None:
+    """The style of text after `codes` (the colour codes since the last reset), as rich reads them."""
+    spans = Text.from_ansi(codes + "x").spans
+    return spans[0].style if spans else None
+
+
+def ansi_text(ansi: str) -> Text:
+    """plotext's coloured output as a rich Text: what Text.from_ansi makes of it, about 7 times
+    faster (a chart's picture is thousands of short runs of a handful of styles, each looked up once)."""
+    text = Text(end="\n")
+    for number, line in enumerate(ansi.split("\n")):
+        if number:
+            text.append("\n")
+        codes, start = "", 0
+        for match in SGR.finditer(line):
+            if match.start() > start:
+                text.append(line[start:match.start()], sgr_style(codes))
+            codes = "" if match[1] in ("", "0") else codes + match[0]
+            start = match.end()
+        if start < len(line):
+            text.append(line[start:], sgr_style(codes))
+    return text
 
 
 def buckets(values: Sequence[float], width: int) -> list[float]:
@@ -116,22 +151,37 @@ class ReturnChart(PlotextPlot):
         self.version += 1
         self.refresh()
 
-    def render(self):
+    def render_line(self, y: int) -> Strip:
         # plotext rebuilds the whole picture on every render; repaints of the screen for other
-        # widgets' sake must not pay for that again
+        # widgets' sake must not pay for that again. Its lines go straight to strips: through
+        # render(), Textual would convert the whole picture once more for every new version
         key = (self.size, self.version, self.app.theme)
         if key != self.drawn:
-            self.picture, self.drawn = super().render(), key
-        return self.picture
+            self.picture, self.drawn = self.strips(ansi_text(self.plotext_output())), key
+        return self.picture[y] if y < len(self.picture) else Strip.blank(self.size.width, self.rich_style)
+
+    def strips(self, picture: Text) -> list[Strip]:
+        base, width, console = self.rich_style, self.size.width, self.app.console
+        return [Strip([Segment(s.text, base + s.style if s.style else base) for s in line.render(console)])
+                .adjust_cell_length(width, base) for line in picture.split("\n")]
+
+    def plotext_output(self) -> str:
+        """PlotextPlot.render's steps up to plotext's ANSI text, which it hands to the slow Text.from_ansi."""
+        width, height = self.size
+        self.plt.plotsize(width, height)
+        self.plt._set_size(width, height)  # as PlotextPlot does: plotsize alone does not resize
+        self.plt.theme(self._get_plotext_theme_name(self.app.theme))
+        return self.plt.build()
 
 
 class SparkBars(Widget):
     """Bars of the values given, sized to the widget at each render (no Textual Sparkline: its
     scale always runs from the data's minimum to its maximum, which turns noise into spikes)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, scale: tuple[float, float] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.values: list[float] = []
+        self.scale = scale
 
     def show(self, values: Sequence[float]) -> None:
         self.values = list(values)
@@ -139,7 +189,7 @@ class SparkBars(Widget):
 
     def render(self) -> str:
         width = self.size.width
-        return spark_bars(buckets(self.values, width), width)
+        return spark_bars(buckets(self.values, width), width, self.scale)
 
 
 class MetricSpark(Horizontal):
@@ -164,4 +214,6 @@ class MetricSpark(Horizontal):
 
     def show(self) -> None:
         self.query_one(SparkBars).show(self.values)
-        self.query_one(".spark-value", Label).update(f"{self.values[-1]:+.3g}" if self.values else "–")
+        # fixed width: without layout=False every redraw reflowed and repainted the whole screen, which
+        # cost training a fifth of its speed (the UI's thread holds the interpreter meanwhile)
+        self.query_one(".spark-value", Label).update(f"{self.values[-1]:+.3g}" if self.values else "–", layout=False)

@@ -27,6 +27,23 @@ it learns every few dozen steps of each env, reading the rest of the return off 
 **The running reward** is a smoothed score: each episode moves it {alpha:.0%} of the way towards
 that episode's return. Training counts as solved once it passes the env's threshold{threshold}.
 
+# Inside the update (g)
+
+**The gradient norms** (W1, b1: the shared layer; Wa, ba: the actor; Wc, bc: the critic) say
+how hard the loss pulls on each layer: the length of the gradient the hand-written backward pass
+gives it, before clipping, averaged over the update's optimiser steps. They are drawn on a log
+scale: a layer near zero is learning nothing, and a jump of several tenfolds is what the
+clipping guards against.
+
+**Dead ReLUs** are hidden units that output zero on every step of a (mini)batch, so no gradient
+reaches their weights and they stop learning. A few percent is harmless; a share that keeps
+growing means the network is losing units it may never get back.
+
+**The update's size** Δθ/|θ| is how far one update moved all the weights together, as a
+fraction of their length. Large values mean the policy changes a lot between rollouts (too high
+a learning rate makes it jump); values that fall towards zero mean learning has settled or
+stalled.
+
 # Keys
 
 {keys}
