@@ -270,6 +270,8 @@ class RolloutRunner:
             self.returns += rewards[t] * live
             self.lengths += live
             self.resetting = (terminated[t] | truncated[t]) & live
+            if not self.resetting.any():
+                continue
             for i in np.flatnonzero(self.resetting):
                 finished.append((float(self.returns[i]), int(self.lengths[i]), played))
                 self.returns[i], self.lengths[i] = 0.0, 0
