@@ -28,7 +28,8 @@ class SGD:
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         pair = flat_pair(params, grads)
         if pair is not None:
-            pair[0] -= self.lr * pair[1]
+            flat, grad_flat = pair
+            flat -= self.lr * grad_flat
             return
         for name, grad in grads.items():
             params[name] -= self.lr * grad
