@@ -84,20 +84,12 @@ def flat_views(flat: np.ndarray, obs_dim: int, n_actions: int, hidden: int) -> d
 def layer_views(flat: np.ndarray, obs_dim: int, n_actions: int, hidden: int) -> tuple[np.ndarray, np.ndarray]:
     """The network's two layers in `flat`, each a matrix with its bias as the last row.
 
-    first [D + 1, H] = [W1; b1] and second [H + 1, A + 1] = [Wa Wc; ba bc]: fed inputs with a
-    column of ones, each layer is one matrix product forwards and one backwards (bias included),
-    and both heads are one layer.
+    first [D + 1, H] = [W1; b1] and second [H + 1, A + 1] = [Wa Wc; ba bc]: both heads are one
+    layer, so the forward computes logits and value with one product, the backward both heads'
+    gradients with one.
     """
     split = (obs_dim + 1) * hidden
     return flat[:split].reshape(obs_dim + 1, hidden), flat[split:].reshape(hidden + 1, n_actions + 1)
-
-
-def with_ones(rows: np.ndarray) -> np.ndarray:
-    """rows [B, K] -> [B, K + 1] (float64) with a last column of ones, the input of a layer from `layer_views`."""
-    out = np.empty((rows.shape[0], rows.shape[1] + 1))
-    out[:, :-1] = rows
-    out[:, -1] = 1.0
-    return out
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -185,24 +177,24 @@ class ActorCritic:
 
     def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """obs [B, D] -> probs [B, A], values [B]."""
-        _, _, logits, values = self._forward(with_ones(np.atleast_2d(obs)))
+        _, _, logits, values = self._forward(np.atleast_2d(obs))
         return np.exp(log_softmax(logits)), values
 
-    def _forward(self, obs_ones: np.ndarray):
-        """obs_ones [B, D + 1] (`with_ones`) -> z [B, H], h_ones [B, H + 1], logits [B, A], values [B]."""
+    def _forward(self, obs: np.ndarray):
+        """obs [B, D] -> z, h [B, H], logits [B, A], values [B] (views of one product)."""
         first, second = self.layers()
-        z = obs_ones @ first  # obs @ W1 + b1
-        h_ones = np.empty((len(z), z.shape[1] + 1))
-        np.maximum(z, 0.0, out=h_ones[:, :-1])  # h = relu(z)
-        h_ones[:, -1] = 1.0
-        out = h_ones @ second  # [logits | values] = h @ [Wa Wc] + [ba bc]
-        return z, h_ones, out[:, :-1], out[:, -1]
+        z = obs @ first[:-1]  # obs @ W1 + b1
+        z += first[-1]
+        h = np.maximum(z, 0.0)
+        out = h @ second[:-1]  # [logits | values] = h @ [Wa Wc] + [ba bc]
+        out += second[-1]
+        return z, h, out[:, :-1], out[:, -1]
 
     # -- the policy: every caller acts through these ----------------------------------------
 
     def act(self, obs: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """obs [B, D] -> actions [B]: the most probable (rng None), or sampled with one draw of rng per row."""
-        _, _, logits, _ = self._forward(with_ones(np.atleast_2d(obs)))
+        _, _, logits, _ = self._forward(np.atleast_2d(obs))
         if rng is None:
             return logits.argmax(axis=1)
         # softmax up to a factor: sample_actions needs no normalised probabilities
@@ -271,10 +263,10 @@ class ActorCritic:
 
         At ratio 1 (the batch's first pass) its gradient is exactly the policy gradient above.
         """
-        obs_ones = with_ones(np.atleast_2d(obs))
-        batch = len(obs_ones)
+        obs = np.atleast_2d(obs)
+        batch = len(obs)
         count = batch if REDUCTIONS[reduction] is np.mean else 1  # what each step's loss is divided by
-        z, h_ones, logits, values = self._forward(obs_ones)
+        z, h, logits, values = self._forward(obs)
         logp = log_softmax(logits)
         probs = np.exp(logp)
         rows = np.arange(batch)
@@ -307,10 +299,12 @@ class ActorCritic:
             dlogits += (entropy_coef / count) * probs * (logp + entropy[:, None])
         # huber: d/dV = clip(V - G, -delta, delta)
         np.multiply(clipped_error, value_coef / count, out=dvalues)
-        np.matmul(h_ones.T, dout, out=dsecond)  # out = h_ones @ second: [dWa dWc; dba dbc]
+        np.matmul(h.T, dout, out=dsecond[:-1])  # out = h @ [Wa Wc] + [ba bc]
+        dout.sum(axis=0, out=dsecond[-1])
         dh = dout @ second[:-1].T  # h feeds both heads: dlogits @ Wa.T + dvalues @ Wc.T in one product
         dh *= z > 0  # relu: passes the gradient only where it was active
-        np.matmul(obs_ones.T, dh, out=dfirst)  # z = obs_ones @ first: [dW1; db1]
+        np.matmul(obs.T, dh, out=dfirst[:-1])  # z = obs @ W1 + b1
+        dh.sum(axis=0, out=dfirst[-1])
         return terms, grads
 
 
