@@ -23,20 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ac_play.learning_stats import dead_fraction
-
-PARAM_NAMES = ("W1", "b1", "Wa", "ba", "Wc", "bc")
-
-
-def param_shapes(obs_dim: int, n_actions: int, hidden: int) -> dict[str, tuple[int, ...]]:
-    """The shape of every parameter array, by name."""
-    return {
-        "W1": (obs_dim, hidden),
-        "b1": (hidden,),
-        "Wa": (hidden, n_actions),
-        "ba": (n_actions,),
-        "Wc": (hidden, 1),
-        "bc": (1,),
-    }
+from ac_play.params import PARAM_NAMES, FlatParams, layer_views, param_shapes
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -103,24 +90,51 @@ class ActorCritic:
     def n_actions(self) -> int:
         return self.params["Wa"].shape[1]
 
+    def __post_init__(self) -> None:
+        self._pack()
+
+    def _pack(self) -> None:
+        """Keep the parameters in one flat vector (a copy of those given, unless they already are)."""
+        obs_dim, hidden = self.params["W1"].shape
+        n_actions = self.params["Wa"].shape[1]
+        if not isinstance(self.params, FlatParams):
+            packed = FlatParams.zeros(obs_dim, n_actions, hidden)
+            for name in PARAM_NAMES:
+                packed[name] = self.params[name]
+            self.params = packed
+        self._packed = self.params
+        self._layers = layer_views(self.params.flat, obs_dim, n_actions, hidden)
+
+    def layers(self) -> tuple[np.ndarray, np.ndarray]:
+        """[W1; b1] [D + 1, H] and [Wa Wc; ba bc] [H + 1, A + 1], views of the parameters (`layer_views`)."""
+        if self._packed is not self.params:  # `params` was replaced: pack the new one
+            self._pack()
+        return self._layers
+
     def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """obs [B, D] -> probs [B, A], values [B]."""
         _, _, logits, values = self._forward(np.atleast_2d(obs))
         return np.exp(log_softmax(logits)), values
 
-    def _forward(self, obs: np.ndarray, critic: bool = True):
-        p = self.params
-        z = obs @ p["W1"] + p["b1"]
+    def _forward(self, obs: np.ndarray):
+        """obs [B, D] -> z, h [B, H], logits [B, A], values [B] (views of one product)."""
+        first, second = self.layers()
+        z = obs @ first[:-1]  # obs @ W1 + b1
+        z += first[-1]
         h = np.maximum(z, 0.0)
-        logits = h @ p["Wa"] + p["ba"]
-        values = (h @ p["Wc"])[:, 0] + p["bc"][0] if critic else None  # acting needs no critic
-        return z, h, logits, values
+        out = h @ second[:-1]  # [logits | values] = h @ [Wa Wc] + [ba bc]
+        out += second[-1]
+        return z, h, out[:, :-1], out[:, -1]
+
+    def hidden_activations(self, obs: np.ndarray) -> np.ndarray:
+        """obs [B, D] -> h [B, H]: what the shared ReLU layer passes on (0 where a unit is off)."""
+        return self._forward(np.atleast_2d(obs))[1]
 
     # -- the policy: every caller acts through these ----------------------------------------
 
     def act(self, obs: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """obs [B, D] -> actions [B]: the most probable (rng None), or sampled with one draw of rng per row."""
-        _, _, logits, _ = self._forward(np.atleast_2d(obs), critic=False)
+        _, _, logits, _ = self._forward(np.atleast_2d(obs))
         if rng is None:
             return logits.argmax(axis=1)
         # softmax up to a factor: sample_actions needs no normalised probabilities
@@ -133,13 +147,15 @@ class ActorCritic:
         matrix product and a few floats in plain Python: NumPy's per-call overhead on arrays of
         two numbers would cost more than the arithmetic.
         """
-        w1, b1, wa, ba = (self.params[name] for name in ("W1", "b1", "Wa", "ba"))
+        w1, b1 = self.params["W1"], self.params["b1"]
+        _, second = self.layers()  # views: later changes to the parameters act at once
+        heads, head_bias = second[:-1], second[-1]
 
         def action(row: np.ndarray) -> int:
             hidden = row @ w1
             hidden += b1
             np.maximum(hidden, 0.0, out=hidden)
-            logits = (hidden @ wa + ba).tolist()
+            logits = (hidden @ heads + head_bias).tolist()[:-1]  # the last column is the critic's
             return logits.index(max(logits)) if uniform is None else sample_from_logits(logits, uniform())
 
         return action
@@ -164,8 +180,8 @@ class ActorCritic:
         value_coef: float = 0.5,
         huber_delta: float = 1.0,
         reduction: str = "mean",
-    ) -> tuple[LossTerms, dict[str, np.ndarray]]:
-        """The loss of a batch, in parts, and its gradient with respect to every parameter.
+    ) -> tuple[LossTerms, FlatParams]:
+        """The loss of a batch, in parts, and its gradient with respect to every parameter (by name).
 
         obs [B, D], actions [B] (ints), returns [B] (the critic's targets G). `reduction` "mean"
         averages the per-step losses over the B steps, so the step size does not grow with the
@@ -188,51 +204,48 @@ class ActorCritic:
         At ratio 1 (the batch's first pass) its gradient is exactly the policy gradient above.
         """
         obs = np.atleast_2d(obs)
-        batch = obs.shape[0]
-        reduce = REDUCTIONS[reduction]
-        count = batch if reduction == "mean" else 1  # what each step's gradient is divided by
+        batch = len(obs)
+        count = batch if REDUCTIONS[reduction] is np.mean else 1  # what each step's loss is divided by
         z, h, logits, values = self._forward(obs)
         logp = log_softmax(logits)
         probs = np.exp(logp)
         rows = np.arange(batch)
-        adv = returns - values if advantages is None else advantages
         error = values - returns
-        abs_error = np.abs(error)
-        huber = np.where(
-            abs_error <= huber_delta,
-            0.5 * error**2,
-            huber_delta * (abs_error - 0.5 * huber_delta),
-        )
+        adv = -error if advantages is None else advantages
+        # huber: 0.5 e^2 up to delta, then linear; with c = clip(e, -delta, delta) both are c * (e - c / 2)
+        clipped_error = np.clip(error, -huber_delta, huber_delta)
+        huber = clipped_error * (error - 0.5 * clipped_error)
         entropy = -(probs * logp).sum(axis=1)
         actor_terms, weight = actor_objective(logp[rows, actions], adv, old_logp, clip)
-        actor_loss = float(reduce(actor_terms))
-        critic_loss = float(reduce(huber))
-        entropy_term = float(reduce(entropy))
-        total = actor_loss - entropy_coef * entropy_term + value_coef * critic_loss
-        active = z > 0
-        terms = LossTerms(total, actor_loss, critic_loss, float(entropy.mean()), float(values.mean()),
-                          dead_fraction(active))
+        actor_loss = float(actor_terms.sum()) / count
+        critic_loss = float(huber.sum()) / count
+        entropy_sum = float(entropy.sum())
+        total = actor_loss - entropy_coef * entropy_sum / count + value_coef * critic_loss
+        terms = LossTerms(total, actor_loss, critic_loss, entropy_sum / batch, float(values.sum()) / batch,
+                          dead_fraction(z > 0))
 
-        p = self.params
-        # backward: the forward's names in reverse order, d<name> = d loss / d <name>
-        dlogp_chosen = -weight / count  # actor: d actor_terms / d logp[a] = -weight
+        # backward: the forward's names in reverse order, d<name> = d loss / d <name>, each
+        # layer's gradient written straight into one flat vector laid out as the parameters
+        first, second = self.layers()
+        grads = FlatParams.of(np.empty_like(self.params.flat), self.obs_dim, self.n_actions, self.hidden)
+        dfirst, dsecond = layer_views(grads.flat, self.obs_dim, self.n_actions, self.hidden)
+        dout = np.empty((batch, self.n_actions + 1))  # [dlogits | dvalues], as out = [logits | values]
+        dlogits, dvalues = dout[:, :-1], dout[:, -1]
+        dlogp_chosen = weight * (-1.0 / count)  # actor: d actor_terms / d logp[a] = -weight
         # log-softmax: dlogits = onehot(a) * dlogp_a - probs * dlogp_a
-        dlogits = -probs * dlogp_chosen[:, None]
+        np.multiply(probs, -dlogp_chosen[:, None], out=dlogits)
         dlogits[rows, actions] += dlogp_chosen
-        # entropy: dH/dlogits = -probs * (logp + H), and the loss holds -entropy_coef * reduce(H)
-        dlogits += (entropy_coef / count) * probs * (logp + entropy[:, None])
+        if entropy_coef:
+            # entropy: dH/dlogits = -probs * (logp + H), and the loss holds -entropy_coef * reduce(H)
+            dlogits += (entropy_coef / count) * probs * (logp + entropy[:, None])
         # huber: d/dV = clip(V - G, -delta, delta)
-        dvalues = value_coef * np.clip(error, -huber_delta, huber_delta) / count
-        dWa = h.T @ dlogits  # logits = h @ Wa + ba
-        dba = dlogits.sum(axis=0)
-        dWc = h.T @ dvalues[:, None]  # values = h @ Wc + bc
-        dbc = np.array([dvalues.sum()])
-        # h feeds both heads: dh = dlogits @ Wa.T + dvalues @ Wc.T, as one product (a third of the cost)
-        dh = np.concatenate([dlogits, dvalues[:, None]], axis=1) @ np.concatenate([p["Wa"], p["Wc"]], axis=1).T
-        dz = dh * active  # relu: passes the gradient only where it was active
-        dW1 = obs.T @ dz  # z = obs @ W1 + b1
-        db1 = dz.sum(axis=0)
-        grads = {"W1": dW1, "b1": db1, "Wa": dWa, "ba": dba, "Wc": dWc, "bc": dbc}
+        np.multiply(clipped_error, value_coef / count, out=dvalues)
+        np.matmul(h.T, dout, out=dsecond[:-1])  # out = h @ [Wa Wc] + [ba bc]
+        dout.sum(axis=0, out=dsecond[-1])
+        dh = dout @ second[:-1].T  # h feeds both heads: dlogits @ Wa.T + dvalues @ Wc.T in one product
+        dh *= z > 0  # relu: passes the gradient only where it was active
+        np.matmul(obs.T, dh, out=dfirst[:-1])  # z = obs @ W1 + b1
+        dh.sum(axis=0, out=dfirst[-1])
         return terms, grads
 
 

@@ -270,6 +270,8 @@ class RolloutRunner:
             self.returns += rewards[t] * live
             self.lengths += live
             self.resetting = (terminated[t] | truncated[t]) & live
+            if not self.resetting.any():
+                continue
             for i in np.flatnonzero(self.resetting):
                 finished.append((float(self.returns[i]), int(self.lengths[i]), played))
                 self.returns[i], self.lengths[i] = 0.0, 0
@@ -290,35 +292,43 @@ class SingleRolloutRunner:
     def __init__(self, env_id: str, seed: int, rng: np.random.Generator):
         self.env = gym.make(env_id)
         self.uniforms = UniformStream(rng)
-        self.obs = np.asarray(self.env.reset(seed=seed)[0], dtype=np.float64)
+        self.obs = self.env.reset(seed=seed)[0]
         self.resetting = False
         self.episode_return, self.length = 0.0, 0
 
     def play(self, agent: ActorCritic, steps: int) -> Rollout:
         policy = agent.row_policy(self.uniforms.next)
         obs = np.empty((steps + 1, 1, len(self.obs)))
-        actions = np.zeros((steps, 1), dtype=np.int64)
-        rewards = np.zeros((steps, 1))
-        terminated, truncated, valid = (np.zeros((steps, 1), dtype=bool) for _ in range(3))
+        rows = obs[:, 0]
+        # plain lists per step, arrays at the end: a NumPy scalar store costs more than the list's
+        actions, rewards = [0] * steps, [0.0] * steps
+        terminated, truncated, valid = [False] * steps, [False] * steps, [False] * steps
         finished = []
         played = 0
+        env_step = self.env.step
         for t in range(steps):
-            obs[t, 0] = self.obs
+            row = rows[t]
+            row[:] = self.obs  # the float64 copy, not the env's float32 array: a mixed-type product costs more
             if self.resetting:
-                self.obs = np.asarray(self.env.reset()[0], dtype=np.float64)
+                self.obs = self.env.reset()[0]
                 self.resetting = False
                 continue
-            action = actions[t, 0] = policy(obs[t, 0])
-            self.obs, reward, fell, cut, _ = self.env.step(action)
-            rewards[t, 0], terminated[t, 0], truncated[t, 0], valid[t, 0] = reward, fell, cut, True
+            action = actions[t] = policy(row)
+            self.obs, reward, fell, cut, _ = env_step(action)
+            rewards[t], terminated[t], truncated[t], valid[t] = reward, fell, cut, True
             played += 1
             self.episode_return += reward
             self.length += 1
             if fell or cut:
                 finished.append((float(self.episode_return), self.length, played))
                 self.episode_return, self.length, self.resetting = 0.0, 0, True
-        obs[steps, 0] = self.obs
-        return Rollout(obs, actions, rewards, terminated, truncated, valid, finished)
+        rows[steps] = self.obs
+        column = (steps, 1)
+        return Rollout(
+            obs, np.array(actions, dtype=np.int64).reshape(column), np.array(rewards, dtype=np.float64).reshape(column),
+            np.array(terminated, dtype=bool).reshape(column), np.array(truncated, dtype=bool).reshape(column),
+            np.array(valid, dtype=bool).reshape(column), finished,
+        )
 
     def close(self) -> None:
         self.env.close()

@@ -252,8 +252,7 @@ def weight_norms(params: dict[str, np.ndarray]) -> dict[str, float]:
 
 def dead_units(agent: ActorCritic, obs: np.ndarray) -> int:
     """Hidden units whose ReLU is zero on every row of obs [B, D]: they pass no signal and learn nothing."""
-    _, hidden, _, _ = agent._forward(obs, critic=False)  # the agent's own forward pass, stopped at the hidden layer
-    return int((~(hidden > 0).any(axis=0)).sum())
+    return int((~(agent.hidden_activations(obs) > 0).any(axis=0)).sum())
 
 
 def colours(values: np.ndarray, low: float, high: float, stops) -> np.ndarray:

@@ -27,7 +27,7 @@ class Batch:
     advantages: np.ndarray
     old_logp: np.ndarray
 
-    def rows(self, index: np.ndarray) -> Batch:
+    def rows(self, index: np.ndarray | slice) -> Batch:
         return Batch(*(array[index] for array in (self.obs, self.actions, self.targets,
                                                   self.advantages, self.old_logp)))
 
@@ -62,23 +62,30 @@ def rollout_batch(
     )
 
 
-def minibatch_indices(size: int, parts: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """A shuffled split of range(size) into `parts` nearly equal, non-empty parts (none if size is 0)."""
-    if size == 0:
-        return []
-    return [part for part in np.array_split(rng.permutation(size), min(parts, size)) if len(part)]
+def split_points(size: int, parts: int) -> list[tuple[int, int]]:
+    """Where `np.array_split` cuts range(size) into `parts` nearly equal parts (the first ones one longer)."""
+    base, extra = divmod(size, parts)
+    ends = [(i + 1) * base + min(i + 1, extra) for i in range(parts)]
+    return list(zip([0, *ends[:-1]], ends, strict=True))
 
 
 def learn_in_passes(
     batch: Batch, epochs: int, minibatches: int, rng: np.random.Generator,
     update_on: Callable[[Batch], dict[str, float]],
 ) -> dict[str, float]:
-    """`epochs` passes over the batch, each in shuffled minibatches of one `update_on` step; their mean statistics."""
+    """`epochs` passes over the batch, each in shuffled minibatches of one `update_on` step; their mean statistics.
+
+    Each pass shuffles the whole batch once and cuts it into contiguous parts, so a minibatch
+    is a view, not a gather of its own.
+    """
+    size = len(batch.actions)
+    if size == 0:
+        return {}
+    parts = split_points(size, min(minibatches, size))
     sums: dict[str, float] = {}
-    steps = 0
     for _ in range(epochs):
-        for rows in minibatch_indices(len(batch.actions), minibatches, rng):
-            for name, value in update_on(batch.rows(rows)).items():
+        shuffled = batch.rows(rng.permutation(size))
+        for start, end in parts:
+            for name, value in update_on(shuffled.rows(slice(start, end))).items():
                 sums[name] = sums.get(name, 0.0) + value
-            steps += 1
-    return {name: total / steps for name, total in sums.items()}
+    return {name: total / (epochs * len(parts)) for name, total in sums.items()}

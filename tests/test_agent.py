@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ac_play.agent import PARAM_NAMES, ActorCritic, input_gradients, log_softmax, sample_actions
+from ac_play.optim import Adam
 
 
 def random_batch(rng, batch, obs_dim, n_actions):
@@ -288,3 +289,38 @@ def test_input_gradients_carry_the_forward_pass_they_came_from():
     np.testing.assert_allclose(grads.probs, probs)
     np.testing.assert_allclose(grads.values, values)
     np.testing.assert_array_equal(grads.hidden, np.maximum(obs @ agent.params["W1"] + agent.params["b1"], 0))
+
+
+def test_parameters_live_in_one_flat_vector_and_assigning_a_name_fills_its_place():
+    agent = ActorCritic.create(obs_dim=4, n_actions=2, hidden=8, seed=0)
+    agent.params["Wc"] = np.full((8, 1), 3.0)
+    assert np.count_nonzero(agent.params.flat == 3.0) == 8
+    probs, values = agent.forward(np.ones((1, 4)))
+    h = np.maximum(np.ones(4) @ agent.params["W1"] + agent.params["b1"], 0.0)
+    assert values[0] == pytest.approx(3.0 * h.sum() + agent.params["bc"][0])
+
+
+def test_an_agent_built_from_plain_arrays_copies_them_and_replaced_params_are_repacked():
+    plain = {name: array.copy() for name, array in ActorCritic.create(4, 2, 8, seed=1).params.items()}
+    agent = ActorCritic(plain)
+    plain["W1"][...] = 0.0  # the agent holds its own copy
+    assert agent.params["W1"].any()
+    agent.params = {**plain}
+    obs = np.random.default_rng(0).normal(size=(5, 4))
+    h = np.maximum(obs @ plain["W1"] + plain["b1"], 0.0)
+    np.testing.assert_allclose(agent.forward(obs)[1], (h @ plain["Wc"])[:, 0] + plain["bc"][0])
+
+
+def test_adam_on_one_flat_vector_takes_the_steps_it_takes_array_by_array():
+    flat_agent = agent_with_random_params(4, 2, 8, seed=3)
+    plain_params = {name: array.copy() for name, array in flat_agent.params.items()}
+    flat_adam, plain_adam = Adam(flat_agent.params, 0.01), Adam(plain_params, 0.01)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        obs, actions, returns = random_batch(rng, 16, 4, 2)
+        _, grads = flat_agent.loss_and_grads(obs, actions, returns)
+        flat_adam.step(flat_agent.params, grads)
+        plain_adam.step(plain_params, {name: grad.copy() for name, grad in grads.items()})
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(flat_agent.params[name], plain_params[name])
+        np.testing.assert_array_equal(flat_adam.m[name], plain_adam.m[name])

@@ -7,7 +7,7 @@ from ac_play.agent import ActorCritic
 from ac_play.config import MIN_STEPS, MINIBATCH, TrainConfig
 from ac_play.envs import RolloutRunner, SingleRolloutRunner
 from ac_play.returns import RunningNormaliser
-from ac_play.rollouts import learn_in_passes, rollout_batch
+from ac_play.rollouts import learn_in_passes, rollout_batch, split_points
 from ac_play.training import Trainer
 
 
@@ -91,3 +91,10 @@ def test_rollout_defaults_solve_cartpole_within_150k_steps(envs):
     assert trainer.solved
     assert last.running_reward > 475
     assert last.env_steps <= 150_000
+
+
+@pytest.mark.parametrize("size, parts", [(1024, 4), (1000, 3), (5, 5), (7, 3), (1, 1)])
+def test_a_pass_cuts_its_shuffled_batch_where_array_split_would(size, parts):
+    cuts = [np.arange(size)[start:end] for start, end in split_points(size, parts)]
+    expected = np.array_split(np.arange(size), parts)
+    assert [c.tolist() for c in cuts] == [e.tolist() for e in expected]
