@@ -178,14 +178,18 @@ def _read_arrays(archive: npz.Archive, meta: dict) -> tuple[dict, dict]:
 
 
 def _check_env(path: Path, meta: dict) -> None:
-    """The env the file names must be registered already, and the weights must fit it."""
     try:
-        info = registered_env_info(meta["env_id"])
+        check_env_fits(meta)
     except AcPlayError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
+
+
+def check_env_fits(meta: dict) -> None:
+    """The env the metadata names must be registered already, and the weights must fit it."""
+    info = registered_env_info(meta["env_id"])
     if (info.obs_dim, info.n_actions) != (meta["obs_dim"], meta["n_actions"]):
-        raise CheckpointError(
-            f"{path}: its weights take {meta['obs_dim']} inputs and give {meta['n_actions']} actions; "
+        raise AcPlayError(
+            f"its weights take {meta['obs_dim']} inputs and give {meta['n_actions']} actions; "
             f"{info.env_id} has {info.obs_dim} and {info.n_actions}"
         )
 

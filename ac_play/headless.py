@@ -95,7 +95,7 @@ def run_headless(
     # the window first: without a display the command ends before it writes a run folder
     live = open_live_window() if window else None
     try:
-        folder = RunFolder(out or new_run_dir(config), config, resumed)
+        folder = RunFolder(out or new_run_dir(config), config, resumed, trainer=trainer)
         if folder.note:
             print(printable(folder.note), file=sys.stderr)
         return train_and_report(trainer, folder, json_lines, live)

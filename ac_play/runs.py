@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from ac_play import checkpoint, files, metrics_log, setting_changes
+from ac_play import checkpoint, files, history, metrics_log, setting_changes
 from ac_play.config import TrainConfig, preset
 from ac_play.errors import AcPlayError, printable
 from ac_play.runlock import LOCK_NAME, RunLock
@@ -106,6 +106,7 @@ class RunFolder:
     def __init__(
         self, path: str | Path, config: TrainConfig, resumed: Snapshot | None = None,
         best_interval: float | None = None, final_interval: float | None = None, created: bool = False,
+        trainer: Trainer | None = None,
     ):
         self.path = Path(path)
         # ours to remove if no episode is ever recorded: made here (with any missing parents), or by
@@ -134,6 +135,8 @@ class RunFolder:
             self.changes = setting_changes.at_start(self.path / "config.json", resumed, config, in_place)
             write_config(self.path / "config.json", config, self.changes)
             self.metrics = metrics_log.MetricsLog(self.path / "metrics.jsonl")
+            self.history, history_note = history.start(self.path, config, resumed, in_place)
+            self.note = " ".join(filter(None, (self.note, history_note)))
         except BaseException:
             self.lock.release()
             raise
@@ -141,16 +144,20 @@ class RunFolder:
         self.best_dirty = False
         self.final_due = False
         self.best_written_at = self.final_written_at = time.monotonic()
+        if trainer is not None:
+            self.history.add_snapshot(trainer)  # the untrained policy: where the timeline starts
 
     def record(self, stats: EpisodeStats, trainer: Trainer) -> None:
         """One finished episode: a line of metrics, a copy of the agent if it is the best; then the saves due."""
         self.recorded = True
         self.note_changes(stats.episode, trainer.config)
         self.metrics.add(json.dumps({**stats.to_dict(), "settings": self.in_force}) + "\n")
+        self.history.add_episode(stats)
         self.note_best(trainer)
         if stats.episode == trainer.progress.solved_at:
             self.final_due = True
         if stats.episode == trainer.progress.episode:  # the update's last episode: the trainer is between updates
+            self.history.add_snapshot(trainer)
             self.save_due(trainer)
 
     def flush(self) -> None:
@@ -181,6 +188,7 @@ class RunFolder:
             self.write_best()
         if self.final_due or now - self.final_written_at >= self.final_interval:
             self.write_final(trainer)
+            self.write_history(trainer)
         self.metrics.flush_if_due()
 
     def write_pending(self) -> None:
@@ -204,6 +212,11 @@ class RunFolder:
         self.final_due = False
         return path
 
+    def write_history(self, trainer: Trainer) -> Path:
+        """history.npz, reaching as far as final.npz."""
+        self.history.add_snapshot(trainer)
+        return self.history.save(self.path / history.HISTORY_NAME)
+
     def finish(self, trainer: Trainer) -> Path:
         """After training: metrics, final.npz and best.npz written; files, envs and the lock let go.
 
@@ -215,6 +228,7 @@ class RunFolder:
         try:
             attempt(self.flush, errors)
             final = attempt(lambda: self.write_final(trainer), errors)
+            attempt(lambda: self.write_history(trainer), errors)
             attempt(self.write_best, errors)
         finally:
             self.close(trainer)

@@ -36,6 +36,17 @@ def bundled():
 
 
 @pytest.fixture(scope="session")
+def older_checkpoint():
+    """The agent bundled until 2026-11-27: saved before checkpoints named their update, with the
+    metadata's old copies of seed and episode."""
+    from pathlib import Path
+
+    from ac_play import checkpoint
+
+    return checkpoint.load(Path(__file__).parent / "data" / "cartpole-v1-2026-11-27.npz")
+
+
+@pytest.fixture(scope="session")
 def bundled_snapshot(bundled):
     """The bundled checkpoint as a Snapshot, as `watch` and the live window see it."""
     from ac_play.snapshot import Snapshot

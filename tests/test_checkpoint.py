@@ -59,21 +59,19 @@ def test_a_checkpoint_reads_back_as_the_snapshot_it_was_saved_from(trained):
     np.testing.assert_array_equal(snapshot.params["Wa"], trainer.agent.params["Wa"])
 
 
-def test_an_older_checkpoint_with_duplicated_metadata_still_resumes(bundled):
-    # the bundled agent was saved before the metadata lost its copies of seed and episode
-    assert bundled.meta["episode"] == bundled.meta["progress"]["episode"]
-    snapshot = Snapshot.from_checkpoint(bundled)
-    assert snapshot.episode == bundled.meta["progress"]["episode"] and snapshot.value_normaliser is not None
+def test_an_older_checkpoint_with_duplicated_metadata_still_resumes(older_checkpoint):
+    assert older_checkpoint.meta["episode"] == older_checkpoint.meta["progress"]["episode"]
+    snapshot = Snapshot.from_checkpoint(older_checkpoint)
+    assert snapshot.episode == older_checkpoint.meta["progress"]["episode"] and snapshot.value_normaliser is not None
 
 
-def test_a_checkpoint_from_before_the_rollout_update_resumes_with_the_episode_update(bundled, tmp_path):
+def test_a_checkpoint_from_before_the_rollout_update_resumes_with_the_episode_update(older_checkpoint, tmp_path):
     from ac_play.runs import run_config
 
-    # the bundled agent learned with the episode update, before checkpoints named their update
-    assert "update" not in bundled.meta["config"]
-    config, _ = run_config(resume=bundled.path)
-    assert config.update == "episode" and config.envs == bundled.meta["config"]["envs"]
-    assert Snapshot.from_checkpoint(bundled).config.update == "episode"
+    assert "update" not in older_checkpoint.meta["config"]
+    config, _ = run_config(resume=older_checkpoint.path)
+    assert config.update == "episode" and config.envs == older_checkpoint.meta["config"]["envs"]
+    assert Snapshot.from_checkpoint(older_checkpoint).config.update == "episode"
 
 
 def test_a_rollout_run_resumes_with_the_rollout_update(tmp_path):

@@ -495,7 +495,7 @@ async def test_a_checkpoint_saved_before_training_keeps_the_new_run_folder_whole
         await wait_for(pilot, lambda: not app.is_running)
     assert not app.session.discarded
     names = sorted(path.name for path in app.session.run_dir.iterdir())
-    assert names == ["checkpoint-001.npz", "config.json", "final.npz", "metrics.jsonl"]
+    assert names == ["checkpoint-001.npz", "config.json", "final.npz", "history.npz", "metrics.jsonl"]
 
 
 @pilot_test
@@ -531,7 +531,7 @@ async def test_quitting_untrained_after_a_resume_in_place_keeps_the_run(tmp_path
     async with app.run_test(size=SIZE) as pilot:
         await press(app, "q")
         await wait_for(pilot, lambda: not app.is_running)
-    assert sorted(p.name for p in run.iterdir()) == ["best.npz", "config.json", "final.npz", "metrics.jsonl"]
+    assert sorted(p.name for p in run.iterdir()) == ["best.npz", "config.json", "final.npz", "history.npz", "metrics.jsonl"]
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
 
 

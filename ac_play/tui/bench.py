@@ -32,7 +32,7 @@ POLL = 0.002
 def headless_seconds(config: TrainConfig, out: Path) -> tuple[float, int]:
     """Wall time of the headless loop (as ac_play.headless runs it) and the env steps done."""
     trainer = make_trainer(config, None)
-    folder = RunFolder(out, config)
+    folder = RunFolder(out, config, trainer=trainer)
     started = time.perf_counter()
     for stats in trainer.episodes():
         folder.record(stats, trainer)

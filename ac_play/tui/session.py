@@ -31,7 +31,9 @@ class TrainingSession:
     ):
         self.base_config = copy.copy(config)  # as asked for, before a resume shifts the budget
         self.trainer = make_trainer(config, resumed)
-        self.folder = RunFolder(out or new_run_dir(config, root), config, resumed, created=out is None)
+        self.folder = RunFolder(
+            out or new_run_dir(config, root), config, resumed, created=out is None, trainer=self.trainer
+        )
         self.snapshot = Snapshot.of(self.trainer)
         self.saves = 0
         self.finished = False
