@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from ac_play import history
-from ac_play.window import draw, film
+from ac_play.window import film
 
 NO_DISPLAY = {name: value for name, value in os.environ.items()
               if name not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
@@ -23,11 +23,12 @@ TAU = 0.02
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A short real run: 60 episodes, a history of every update."""
+    """A short real run whose history holds a snapshot after each of its 30 episodes (one update each)."""
     from conftest import run_cli
 
     out = tmp_path_factory.mktemp("film") / "run"
-    result = run_cli("train", "--headless", "--episodes", 60, "--seed", 3, "--out", out)
+    result = run_cli("train", "--headless", "--episodes", 30, "--envs", 1, "--update", "episode", "--seed", 3,
+                     "--out", out)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -39,9 +40,10 @@ def run_history(run_dir):
 
 def test_short_episodes_play_at_real_time_and_long_ones_are_sped_up_to_fit():
     assert film.film_speed(10, TAU) == 1
-    assert film.film_speed(150, TAU) == 1  # 3 s at 1x: the cap exactly
-    assert film.film_speed(151, TAU) == 2
-    assert film.film_speed(500, TAU) == 4  # 2.5 s of film
+    assert film.film_speed(100, TAU) == 1  # 2 s at 1x: the cap exactly
+    assert film.film_speed(101, TAU) == 2
+    assert film.film_speed(400, TAU) == 4
+    assert film.film_speed(500, TAU) == 8  # CartPole-v1's longest: 1.25 s of film
     assert film.film_speed(5000, TAU) == 8  # no faster: the episode is cut instead
 
 
@@ -71,7 +73,7 @@ def test_a_title_card_says_its_episode_and_fills_its_bar_as_far_through_the_run(
 def is_card(frame: Image.Image) -> bool:
     """A title card: its background fills nearly all of the frame (an episode's scene holds about half)."""
     pixels = np.asarray(frame.convert("RGB")).astype(int)
-    return np.all(np.abs(pixels - draw.BACKGROUND) <= 12, axis=-1).mean() > 0.85
+    return np.all(np.abs(pixels - film.CARD_BACKGROUND) <= 4, axis=-1).mean() > 0.85
 
 
 def gif_cards(path) -> tuple[list[int], int]:
@@ -102,8 +104,9 @@ def test_film_without_a_display_writes_a_gif_of_title_cards_in_episode_order(cli
 
 
 def frame_digests(run_history, seed: int) -> list[tuple[str, int]]:
+    """Each frame of a four-scene film, as a digest, with its repeat count."""
     return [(hashlib.sha256(pygame.image.tobytes(frame, "RGB")).hexdigest(), repeats)
-            for frame, repeats in film.film_frames(run_history, seed, size=SMALL)]
+            for frame, repeats in film.film_frames(run_history, seed, size=SMALL, count=4)]
 
 
 def test_the_same_run_and_seed_give_the_same_film(run_history, fonts):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +32,13 @@ FILM_FPS = 25
 """Frames a second of film: at 1x each frame shows two of CartPole's 50 steps a second."""
 FILM_SNAPSHOTS = 12
 CARD_SECONDS = 1.2
-EPISODE_SECONDS = 3.0
+EPISODE_SECONDS = 2.0
 """An episode is sped up until it fits in this many seconds of film."""
 END_SECONDS = 1.0
 """How long the last frame of an episode stays, so a fall can be seen."""
 SPEEDS = (1, 2, 4, 8)
+CARD_BACKGROUND = (18, 20, 26)
+"""Darker than any part of an episode's frame, so a title card reads as a break between scenes."""
 CARD_BAR = draw.CHOSEN
 """The bar on a title card: how far through the run the snapshot is, filled in this colour."""
 FILM_ADVICE = "record it off-screen with `ac-play watch --film --record learning.gif`"
@@ -47,8 +50,8 @@ FILM_KEYMAP = (keys.Key((pygame.K_q, pygame.K_ESCAPE), "q / Esc", "quit", "quit"
 def film_speed(length: int, tau: float) -> int:
     """1x when `length` steps of `tau` seconds fit in EPISODE_SECONDS, else the least doubling that fits.
 
-    A 10-step fall plays at 1x (0.2 s), 150 steps at 1x, 300 at 2x, 500 at 4x (2.5 s); at most 8x,
-    beyond which the episode is cut at EPISODE_SECONDS.
+    A 10-step fall plays at 1x (0.2 s), 100 steps at 1x, 200 at 2x, 400 at 4x, CartPole-v1's 500 at
+    8x (1.25 s); at most 8x, beyond which (800 steps) the episode is cut at EPISODE_SECONDS.
     """
     return next((speed for speed in SPEEDS if length * tau / speed <= EPISODE_SECONDS), SPEEDS[-1])
 
@@ -89,7 +92,7 @@ class Card:
 
 def draw_card(surface: pygame.Surface, card: Card) -> None:
     """A title card: the snapshot's episode and running reward, the run's curve up to it, and a bar."""
-    surface.fill(draw.BACKGROUND)
+    surface.fill(CARD_BACKGROUND)
     width, height = surface.get_size()
     title = draw.text(card.title, max(16, height // 11), draw.TEXT, True)
     surface.blit(title, title.get_rect(center=(width // 2, height * 0.22)))
@@ -135,35 +138,26 @@ def film_frames(
     tau = Track.from_env_id(runs.config.env_id).tau
     for index in runs.spread(count):
         snapshot = runs.snapshots[index]
-        play = Playthrough(snapshot, seed, greedy)
-        try:
-            length = episode_length(play)
-            speed = film_speed(length, tau)
-            draw_card(surface, card_for(runs, index, speed))
-            yield surface, round(CARD_SECONDS * fps)
-            play = replay(play, snapshot, seed, greedy)
+        # played once unseen to learn its length, which sets its speed; the same seed replays it exactly
+        with closing(Playthrough(snapshot, seed, greedy)) as trial:
+            speed = film_speed(episode_length(trial, round(EPISODE_SECONDS * SPEEDS[-1] / tau) + 1), tau)
+        draw_card(surface, card_for(runs, index, speed))
+        yield surface, round(CARD_SECONDS * fps)
+        with closing(Playthrough(snapshot, seed, greedy)) as play:
             yield from episode_frames(surface, play, film_label(runs), snapshot, speed, fps)
-        finally:
-            play.close()
 
 
 def card_for(runs: run_history.History, index: int, speed: int) -> Card:
     snapshot = runs.snapshots[index]
-    return Card(snapshot.progress.episode, runs.episodes[0], runs.last_episode,
+    return Card(snapshot.progress.episode, runs.first_episode, runs.last_episode,
                 snapshot.progress.running_reward, speed, runs.curve_running, runs.solved_at)
 
 
-def episode_length(play: Playthrough) -> int:
-    """Play the episode through once, unseen, to learn how long it is (its speed depends on it)."""
-    while not play.done:
+def episode_length(play: Playthrough, limit: int) -> int:
+    """Steps the episode lasts, counted up to `limit` (past it, the film cuts the episode anyway)."""
+    while not play.done and play.steps < limit:
         play.step()
     return play.steps
-
-
-def replay(play: Playthrough, snapshot, seed: int, greedy: bool) -> Playthrough:
-    """The same episode again from its start: the same seed gives the same start and the same samples."""
-    play.close()
-    return Playthrough(snapshot, seed, greedy)
 
 
 def episode_frames(
@@ -176,10 +170,10 @@ def episode_frames(
     viewer.source = (f"weights after training episode {snapshot.progress.episode}, "
                      f"running reward {snapshot.progress.running_reward:.0f}")
     for _ in range(round(EPISODE_SECONDS * fps)):
-        draw.draw_frame(surface, film_scene(viewer))
-        yield surface, 1
         if play.done:
             break
+        draw.draw_frame(surface, film_scene(viewer))
+        yield surface, 1
         viewer.advance(1 / fps)
     draw.draw_frame(surface, film_scene(viewer))
     yield surface, round(END_SECONDS * fps)
@@ -191,7 +185,7 @@ def film_scene(viewer: Viewer) -> draw.Scene:
 
 
 def film_label(runs: run_history.History) -> str:
-    if runs.path == run_history.bundled_path():
+    if runs.bundled:
         return "the bundled agent's run"
     return runs.path.parent.name if runs.path.name == run_history.HISTORY_NAME else runs.path.name
 
