@@ -145,6 +145,16 @@ def test_film_of_a_checkpoint_is_refused_in_one_line(cli, run_dir, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_film_of_a_truncated_history_is_one_line_naming_it(cli, run_dir, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    whole = (run_dir / history.HISTORY_NAME).read_bytes()
+    (broken / history.HISTORY_NAME).write_bytes(whole[: len(whole) // 2])
+    line = refused(cli, broken, "--film", "--record", tmp_path / "x.gif")
+    assert str(broken / history.HISTORY_NAME) in line
+    assert not (tmp_path / "x.gif").exists()
+
+
 @pytest.mark.parametrize("flag", ["--episodes", "--frames", "--speed"])
 def test_film_refuses_the_flags_that_set_length_and_speed(cli, flag):
     line = refused(cli, "--film", flag, "2")
