@@ -1,4 +1,4 @@
-"""The `ac-play` command line: train, watch, human, eval, bench.
+"""The `ac-play` command line: train, watch, human, eval, inspect, bench.
 
 The only module that knows about flags: each subcommand's handler turns its flags into Python
 values and calls the module that does the work, imported only when that subcommand runs, so
@@ -21,9 +21,12 @@ TRAINING_FLAGS = {"env_id": "--env", "seed": "--seed", "episodes": "--episodes",
                   "gamma": "--gamma", "hidden": "--hidden", "entropy": "--entropy", "update": "--update"}
 """TrainConfig fields the command line sets, and their flags."""
 OTHER_FLAGS = {
-    "speed": "--speed", "record": "--record", "force": "--force", "jobs": "--jobs", "max_episodes": "--max-episodes",
+    "speed": "--speed", "at": "--at", "record": "--record", "force": "--force", "jobs": "--jobs",
+    "max_episodes": "--max-episodes",
 }
 """Settings of watch, human and bench that the command line sets, and their flags."""
+INSPECT_FLAGS = {"cart_x": "--cart-x", "cart_v": "--cart-v", "png": "--png"}
+"""Settings of inspect that the command line sets, and their flags."""
 EVAL_EPISODES_LIMIT = 100_000
 """eval keeps every episode's arrays until it reports (about 24 kB each on CartPole): 2.4 GB at most."""
 SWEEP_LIMIT = 64
@@ -136,15 +139,38 @@ def human(args: argparse.Namespace) -> int:
         from ac_play.window.scores import print_best
 
         return print_best()
+    agent = args.agent
+    if args.ladder is not None:
+        if args.agent or args.at is not None or args.solo:
+            raise AcPlayError("--ladder plays the stages of one run (--ladder RUN_DIR), against you: "
+                              "it takes no --agent, --at or --solo")
+        agent = None if args.ladder is True else args.ladder  # bare --ladder: the bundled agent's run
+    elif args.at is not None and args.agent is None:
+        raise AcPlayError("--at picks a snapshot of a run: give the run with --agent RUN_DIR")
     from ac_play.window.human import run_human
 
-    return run_human(args.agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name)
+    return run_human(agent, seed=args.seed, speed=args.speed, solo=args.solo, name=args.name,
+                     ladder=args.ladder is not None, at=args.at)
 
 
 def evaluate(args: argparse.Namespace) -> int:
     from ac_play.evaluate import run_eval
 
     return run_eval(args.checkpoint, episodes=args.episodes, greedy=args.greedy, seed=args.seed, json_out=args.json)
+
+
+def inspect(args: argparse.Namespace) -> int:
+    if args.force and args.png is None:
+        raise AcPlayError("--force replaces the file of --png, and needs --png")
+    if args.png is not None:
+        from ac_play.window.policy_map import run_png
+
+        return run_png(args.checkpoint, args.png, force=args.force, seed=args.seed, cart_x=args.cart_x,
+                       cart_v=args.cart_v)
+    from ac_play.inspect_text import run_inspect
+
+    return run_inspect(args.checkpoint, seed=args.seed, cart_x=args.cart_x, cart_v=args.cart_v,
+                       no_color=args.no_color)
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -204,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
          "Play CartPole with the keyboard, side by side with the agent."),
         ("eval", evaluate, add_eval_args, "score a checkpoint over many episodes",
          "Play episodes with a checkpoint and print mean, std, min and max return."),
+        ("inspect", inspect, add_inspect_args, "map where an agent pushes and what it expects",
+         "Map a checkpoint's P(push right) and critic V over pole angle and angular velocity, with a "
+         "greedy episode's path, its weight norms and dead units: in the terminal, or --png."),
         ("bench", bench, add_bench_args, "measure learning speed and throughput",
          "Train several seeds headless and report medians and throughput."),
     ]
@@ -260,7 +289,14 @@ def add_human_args(parser: argparse.ArgumentParser) -> None:
                         help="start state of the first round; each further round adds 1 (default 0)")
     parser.add_argument("--speed", type=number, default=0.5,
                         help="game speed, 0.25 to 2; 1 is the env's real time of 50 steps/s (default 0.5)")
-    parser.add_argument("--agent", metavar="CKPT", help="the opponent's checkpoint (default: the bundled agent)")
+    parser.add_argument("--agent", metavar="CKPT|RUN_DIR",
+                        help="the opponent: a checkpoint (default: the bundled agent), or a run folder's last "
+                             "snapshot, or its snapshot at --at")
+    parser.add_argument("--at", type=seed_number, metavar="EPISODE",
+                        help="with --agent RUN_DIR: the snapshot at or before this episode of the run")
+    parser.add_argument("--ladder", nargs="?", const=True, metavar="RUN_DIR",
+                        help="climb the stages of a run's training (default: the bundled agent's run), "
+                             "from the untrained agent to its best; beat a stage to move up")
     parser.add_argument("--solo", action="store_true", help="play alone, without the agent beside you")
     parser.add_argument("--name", help="your name in the scores (default: your login name)")
     parser.add_argument("--scores", action="store_true", help="print the best rounds played so far and exit")
@@ -276,6 +312,19 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--sample", dest="greedy", action="store_false", help="sample actions from the policy")
     parser.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_inspect_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="env seed of the greedy episode drawn (default 0)")
+    parser.add_argument("--cart-x", type=number, default=0.0, metavar="M",
+                        help="the cart's position in every state mapped, on the track (default 0)")
+    parser.add_argument("--cart-v", type=number, default=0.0, metavar="M/S",
+                        help="the cart's velocity in every state mapped (default 0)")
+    parser.add_argument("--png", metavar="PATH.png", help="write the maps to a PNG image instead (no display needed)")
+    parser.add_argument("--force", action="store_true", help="with --png: replace an existing file")
+    parser.add_argument("--no-color", action="store_true",
+                        help="shade characters instead of colours (so does the NO_COLOR variable)")
 
 
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
@@ -308,7 +357,7 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
 
 def error_line(exc: AcPlayError) -> str:
     """The sentence the user sees; a setting is named by its flag when it has one."""
-    flags = {**TRAINING_FLAGS, **OTHER_FLAGS}
+    flags = {**TRAINING_FLAGS, **OTHER_FLAGS, **INSPECT_FLAGS}
     if isinstance(exc, SettingError) and exc.field in flags:
         return f"{flags[exc.field]} {exc.reason}"
     return str(exc)

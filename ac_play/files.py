@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from ac_play.errors import AcPlayError, SettingError
+
 TEMP_SUFFIX = ".tmp"
 
 
@@ -79,3 +81,30 @@ def remove_stale_temps(folder: Path, name: str) -> list[Path]:
             temp.unlink(missing_ok=True)
             removed.append(temp)
     return removed
+
+
+def check_new_file(text: str | Path, suffix: str, force: bool, field: str, example: str) -> Path:
+    """The path a new `suffix` file may be written to, or the reason it cannot be (an AcPlayError naming `field`).
+
+    The rules of `watch --record`, checked before any work: a name given, not a folder, the
+    suffix, an existing folder that takes a new file, and no file there already unless `force`
+    (a SettingError naming "force").
+    """
+    if not str(text):
+        raise SettingError(field, f"needs a file name, such as {example}")
+    path = Path(text)
+    if path.is_dir():
+        raise SettingError(field, f"needs a file, and {path} is a folder")
+    if path.suffix.lower() != suffix:
+        raise SettingError(field, f"needs a {suffix} path, not {path.name}")
+    if not path.parent.resolve().is_dir():
+        raise AcPlayError(f"cannot write {path}: folder {path.parent} does not exist")
+    if (path.exists() or path.is_symlink()) and not force:
+        raise SettingError("force", f"is needed to replace {path}, which exists already")
+    probe = path.parent / f".ac-play-probe-{secrets.token_hex(6)}"
+    try:  # create and remove a file: the one check that also holds for root and read-only mounts
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise AcPlayError(f"cannot write in folder {path.parent}: {exc.strerror or exc}") from None
+    return path

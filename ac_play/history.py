@@ -14,6 +14,7 @@ first_episode+1 .. first_episode+E.
 
 from __future__ import annotations
 
+import bisect
 import json
 import stat
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ class History:
 
     def index_at(self, episode: int) -> int:
         """The last snapshot taken at or before `episode` (the first if `episode` comes before it)."""
-        return max(0, int(np.searchsorted(self.episodes, episode, side="right")) - 1)
+        return max(0, bisect.bisect_right(self.episodes, episode) - 1)
 
     def spread(self, count: int) -> list[int]:
         """About `count` snapshots spread evenly over the run's episodes, the first and last included."""

@@ -40,7 +40,9 @@ def test_headless_training_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
     result = run_cli("train", "--headless", "--episodes", "12", "--hidden", "8", "--out", out)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["best.npz", "config.json", "final.npz", "history.npz", "metrics.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "best.npz", "config.json", "final.npz", "history.npz", "metrics.jsonl",
+    ]
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [line["episode"] for line in lines] == list(range(1, 13))
     assert json.loads((out / "config.json").read_text())["hidden"] == 8

@@ -531,7 +531,9 @@ async def test_quitting_untrained_after_a_resume_in_place_keeps_the_run(tmp_path
     async with app.run_test(size=SIZE) as pilot:
         await press(app, "q")
         await wait_for(pilot, lambda: not app.is_running)
-    assert sorted(p.name for p in run.iterdir()) == ["best.npz", "config.json", "final.npz", "history.npz", "metrics.jsonl"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        "best.npz", "config.json", "final.npz", "history.npz", "metrics.jsonl",
+    ]
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
 
 

@@ -193,7 +193,7 @@ def test_session_writes_the_same_run_folder_as_headless(tmp_path):
     final = session.finish()
     assert session.finish() is None  # a second call does nothing
     run = tmp_path / "run"
-    assert {p.name for p in run.iterdir()} == {"config.json", "metrics.jsonl", "best.npz", "final.npz"}
+    assert {p.name for p in run.iterdir()} == {"config.json", "metrics.jsonl", "best.npz", "final.npz", "history.npz"}
     assert [json.loads(line)["episode"] for line in (run / "metrics.jsonl").open()] == [1, 2, 3, 4]
     assert checkpoint.load(final).meta["progress"]["episode"] == 4
 

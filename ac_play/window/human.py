@@ -14,7 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 import pygame
 
-from ac_play import checkpoint
+from ac_play import checkpoint, history
 from ac_play.agent import ActorCritic, choose
 from ac_play.cartpole import Track, is_cartpole
 from ac_play.errors import AcPlayError, SettingError
@@ -23,6 +23,7 @@ from ac_play.snapshot import Snapshot
 from ac_play.window import keys, scores
 from ac_play.window.display import open_window
 from ac_play.window.human_screens import draw_game, plural, window_size
+from ac_play.window.ladder import Ladder, beats, one_stage
 
 MIN_SPEED, MAX_SPEED = 0.25, 2.0
 DEFAULT_SPEED = 0.5  # 25 steps a second: 50 (the env's 1 / tau) is too fast for most people
@@ -145,8 +146,10 @@ class Game:
         name: str = "player",
         scores_file: Path | None = None,
         value_scale: ValueScale | None = None,
+        ladder: Ladder | None = None,
     ):
         self.agent, self.agent_name, self.env_id = agent, agent_name, env_id
+        self.ladder = ladder  # the agent changes with the stage: see new_round
         # without the checkpoint's normaliser the critic's values stay normalised, and say so
         self.value_scale = value_scale or ValueScale()
         self.seed, self.speed, self.solo, self.name = seed, speed, solo, name
@@ -231,6 +234,8 @@ class Game:
 
     def new_round(self) -> None:
         self.close_round()
+        if self.ladder:
+            self.face(self.ladder.snapshot, self.ladder.opponent)
         self.round_number += 1
         self.player = Side(self.env_id, self.round_seed, self.name, self.agent, self.value_scale)
         self.opponent = None if self.solo else Side(
@@ -247,21 +252,23 @@ class Game:
             self.opponent.step(self.opponent.greedy_action())
         agent_steps = self.opponent.steps if self.opponent else None
         self.tally(self.player.steps, agent_steps)
-        score = scores.Score(
-            name=self.name,
-            date=scores.now(),
-            seed=self.round_seed,
-            speed=self.speed,
-            player_steps=self.player.steps,
-            agent_steps=agent_steps,
-            agent=None if self.solo else self.agent_name,
-            env_id=self.env_id,
-        )
+        fields = {"agent": None if self.solo else self.agent_name}
+        if self.ladder:
+            beaten = beats(self.player.steps, agent_steps, self.player.truncated, self.opponent.truncated)
+            fields = self.ladder.score_fields(beaten)
+        score = scores.Score(name=self.name, date=scores.now(), seed=self.round_seed, speed=self.speed,
+                             player_steps=self.player.steps, agent_steps=agent_steps, env_id=self.env_id, **fields)
         try:
             scores.append_score(score, self.scores_file)
         except AcPlayError as exc:
             self.warn(f"this round was not saved: {exc}")
+        if self.ladder:
+            self.ladder.finish(fields["beaten"])
         self.state = "result"
+
+    def face(self, snapshot: Snapshot, name: str) -> None:
+        """Play against `snapshot` from the next round on (a ladder's stage)."""
+        self.agent, self.agent_name, self.value_scale = snapshot.agent, name, ValueScale.of(snapshot)
 
     def tally(self, player_steps: int, agent_steps: int | None) -> None:
         self.record["rounds"] += 1
@@ -282,7 +289,7 @@ class Game:
         return (
             f"{rounds}: you won {record['wins']}, the agent {record['losses']}, {record['ties']} tied; "
             f"your best {plural(record['best'], 'step')}, the agent's {record['agent_best']}"
-        )
+        ) + (f"; {self.ladder.summary()}" if self.ladder else "")
 
     def warn(self, message: str) -> None:
         scores.print_warning(message)
@@ -312,16 +319,30 @@ def play(game: Game, window: pygame.Surface) -> None:
         pygame.display.flip()
 
 
-def make_game(
-    agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEED, solo: bool = False, name: str | None = None
-) -> Game:
-    """A Game against the checkpoint at `agent_path` (the bundled agent when None), loaded and checked."""
+def make_game(agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEED, solo: bool = False,
+              name: str | None = None, ladder: bool = False, at: int | None = None) -> Game:
+    """A Game against the agent at `agent_path`, loaded and checked: a checkpoint (the bundled agent when
+    None); a run folder's snapshot at episode `at` (its last when None); or, with `ladder`, the run's stages."""
     SettingError.unless_between("speed", speed, MIN_SPEED, MAX_SPEED)
+    options = {"seed": seed, "speed": speed, "solo": solo, "name": name or default_name()}
+    if ladder:
+        stages = Ladder.of_run(agent_path)
+        return Game(stages.snapshot.agent, stages.opponent, env_id=stages.run.config.env_id,
+                    value_scale=ValueScale.of(stages.snapshot), ladder=stages, **options)
+    if at is not None or has_history(agent_path):
+        snapshot, label = one_stage(agent_path, at)
+        return Game(snapshot.agent, label, env_id=snapshot.config.env_id, value_scale=ValueScale.of(snapshot),
+                    **options)
     ckpt = checkpoint.load_or_bundled(agent_path)
     if not is_cartpole(ckpt.env_id):
         raise AcPlayError(f"{ckpt.path} plays {ckpt.env_id}; `ac-play human` is a CartPole game")
-    return Game(ckpt.agent, ckpt.name, env_id=ckpt.env_id, seed=seed, speed=speed, solo=solo,
-                name=name or default_name(), value_scale=ValueScale.of(Snapshot.from_checkpoint(ckpt)))
+    return Game(ckpt.agent, ckpt.name, env_id=ckpt.env_id, value_scale=ValueScale.of(Snapshot.from_checkpoint(ckpt)),
+                **options)
+
+
+def has_history(agent_path: str | None) -> bool:
+    """Whether `--agent` names a run folder with a history; any other folder is refused as no checkpoint."""
+    return agent_path is not None and (Path(agent_path) / history.HISTORY_NAME).exists()
 
 
 def default_name() -> str:
@@ -332,9 +353,9 @@ def default_name() -> str:
 
 
 def run_human(agent_path: str | None, seed: int = 0, speed: float = DEFAULT_SPEED, solo: bool = False,
-              name: str | None = None) -> int:
+              name: str | None = None, ladder: bool = False, at: int | None = None) -> int:
     """`ac-play human`: the game in a window until the player quits."""
-    game = make_game(agent_path, seed, speed, solo, name)
+    game = make_game(agent_path, seed, speed, solo, name, ladder, at)
     window = open_window("ac-play human", window_size(game.solo), HUMAN_ADVICE, resizable=False)
     try:
         play(game, window)

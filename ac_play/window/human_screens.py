@@ -15,6 +15,7 @@ from ac_play.window import draw, keys
 
 if TYPE_CHECKING:
     from ac_play.window.human import Game, Side
+    from ac_play.window.ladder import Ladder
 
 SIDE_SIZE = (640, 560)
 STATUS_HEIGHT = 44
@@ -92,7 +93,16 @@ def draw_status(surface: pygame.Surface, game: Game) -> None:
     if not game.solo:
         right += f"session {record['wins']}W {record['ties']}T {record['losses']}L  "
     label = draw.text(right + f"best {record['best']}", 22, draw.TEXT)
-    surface.blit(label, label.get_rect(topright=(bar.right - 12, bar.y + 13)))
+    place = label.get_rect(topright=(bar.right - 12, bar.y + 13))
+    surface.blit(label, place)
+    if game.ladder:  # the stage, in the pole's colour, first on the right
+        stage = draw.text(stage_line(game), 22, draw.POLE, True)
+        surface.blit(stage, stage.get_rect(topright=(place.x - 24, bar.y + 12)))
+
+
+def stage_line(game: Game) -> str:
+    """The ladder's stage being played, "stage 3 of 8" ("" without a ladder); the agent's header says whose."""
+    return game.ladder.position if game.ladder else ""
 
 
 def draw_countdown(surface: pygame.Surface, game: Game) -> None:
@@ -123,6 +133,8 @@ def draw_result(surface: pygame.Surface, game: Game) -> None:
     if not game.solo:
         session += f", {record['wins']} won, {record['ties']} tied, {record['losses']} lost"
     lines = [(headline, 44, colour), (steps, 28, draw.TEXT), (session, 24, draw.DIM_TEXT)]
+    if game.ladder:
+        lines.insert(1, (game.ladder.news, 30, GOOD if game.ladder.beaten else draw.POLE))
     if game.notice:
         lines.append((game.notice, 20, BAD))
     draw_box(surface, lines, keys=keys.hints(game.keymap, game.state), low=True)
@@ -161,10 +173,13 @@ def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
     opponent = f"The agent ({game.agent_name}) plays the very same start beside you."
     if game.solo:
         opponent = "You play alone (--solo)."
+    if game.ladder:
+        opponent = ladder_intro(game.ladder)
     return [
         ("CartPole: keep it up" if game.solo else "CartPole: you against the agent", 52, draw.TEXT),
         ("Keep the pole up for as long as you can.", 30, draw.TEXT),
         (opponent, 26, draw.DIM_TEXT),
+        *([(f"Now {game.ladder.position}: {game.ladder.opponent}.", 26, draw.POLE)] if game.ladder else []),
         (f"Hold {game.push_keys} to push the cart.", 28, draw.CART),
         (game.no_key_rule, 26, draw.POLE),
         (
@@ -181,6 +196,12 @@ def title_lines(game: Game) -> list[tuple[str, int, tuple]]:
         ),
         ("h shows the agent's advice (its probabilities for your state)", 24, draw.DIM_TEXT),
     ]
+
+
+def ladder_intro(ladder: Ladder) -> str:
+    first, last = ladder.stages[0].episode, ladder.stages[-1].episode
+    return (f"A ladder of {len(ladder.stages)} stages of the agent's training, from episode {first} to {last}: "
+            "outlast a stage to move up.")
 
 
 def draw_title(surface: pygame.Surface, game: Game) -> None:

@@ -36,9 +36,15 @@ FIELD_KINDS = {
     "agent_steps": (int, type(None)),
     "agent": (str, type(None)),
     "env_id": str,
+    "ladder": (str, type(None)),
+    "stage": (int, type(None)),
+    "stages": (int, type(None)),
+    "beaten": (bool, type(None)),
 }
 """Each field of a round and the JSON types it may take (every field is printed or ranked on)."""
-REQUIRED_FIELDS = FIELD_KINDS.keys() - {"env_id"}  # a line without env_id takes Score's default
+LADDER_FIELDS = ("ladder", "stage", "stages", "beaten")
+"""A ladder round's: which ladder (its run), the stage played (from 1), how many it has, and whether it was beaten."""
+REQUIRED_FIELDS = FIELD_KINDS.keys() - {"env_id", *LADDER_FIELDS}  # older lines take Score's defaults
 
 Warn = Callable[[str], None]
 
@@ -55,6 +61,11 @@ class Score:
     agent_steps: int | None
     agent: str | None
     env_id: str = "CartPole-v1"
+    ladder: str | None = None
+    """The ladder's run (`human --ladder`), or None for a round against one agent."""
+    stage: int | None = None
+    stages: int | None = None
+    beaten: bool | None = None
 
     @classmethod
     def from_dict(cls, record: object) -> Score:
@@ -71,7 +82,16 @@ def is_round(record: object) -> bool:
     for name, kinds in FIELD_KINDS.items():
         if name in record and not isinstance(record[name], kinds):
             return False
-    return True
+    return is_ladder_stage(*(record.get(name) for name in LADDER_FIELDS))
+
+
+def is_ladder_stage(ladder: object, stage: object, stages: object, beaten: object) -> bool:
+    """No ladder at all, or all of a ladder round: a stage from 1 to its count (JSON's true is no number)."""
+    if ladder is None and stage is None and stages is None and beaten is None:
+        return True
+    if ladder is None or beaten is None or type(stage) is not int or type(stages) is not int:
+        return False
+    return 1 <= stage <= stages
 
 
 def now() -> str:
@@ -104,6 +124,8 @@ class ScoreFile:
     def __init__(self, path: Path):
         self.path = path
         self.rounds = self.skipped = 0
+        self.ladders: dict[str, tuple[int, int]] = {}
+        """Each ladder seen so far: (the highest stage beaten, of how many), 0 before one is beaten."""
 
     def records(self) -> Iterator[dict]:
         """Each round as its parsed JSON object, oldest first."""
@@ -114,11 +136,19 @@ class ScoreFile:
                     rounds = [record for record in _parse(batch) if is_round(record)]
                     self.rounds += len(rounds)
                     self.skipped += len(batch) - len(rounds)
+                    self._climbed(rounds)
                     yield from rounds
         except FileNotFoundError:
             return
         except OSError as exc:
             raise AcPlayError(f"cannot read the scores file {self.path}: {exc.strerror}") from None
+
+    def _climbed(self, rounds: list[dict]) -> None:
+        for record in rounds:
+            if record.get("ladder") is not None:
+                beaten = record["stage"] if record["beaten"] else 0
+                highest = self.ladders.get(record["ladder"], (0, record["stages"]))
+                self.ladders[record["ladder"]] = max(highest, (beaten, record["stages"]))
 
     def best(self, limit: int = 10) -> list[Score]:
         """The longest rounds first; among equals, the earliest. Holds only `limit` rounds at a time."""
@@ -258,4 +288,12 @@ def print_best(limit: int = 10) -> int:
         return 0
     print(f"best {len(best)} of {scores_file.rounds} rounds ({where})")
     print(format_table(best))
+    for ladder, (beaten, stages) in sorted(scores_file.ladders.items()):
+        print(ladder_line(ladder, beaten, stages))
     return 0
+
+
+def ladder_line(ladder: str, beaten: int, stages: int) -> str:
+    """`--scores`' line for one ladder: how high anyone has climbed it."""
+    climbed = f"highest stage beaten {beaten} of {stages}" if beaten else f"no stage of {stages} beaten yet"
+    return f"ladder {printable(ladder)}: {climbed}"
