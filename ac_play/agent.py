@@ -283,3 +283,47 @@ def sample_from_logits(logits: list[float], u: float) -> int:
 def grad_norm(grads: dict[str, np.ndarray]) -> float:
     """The global L2 norm of all gradients together."""
     return float(np.sqrt(sum(float((g * g).sum()) for g in grads.values())))
+
+
+@dataclass(frozen=True)
+class InputGradients:
+    """How each output of the network moves with each input: d output / d obs, for a batch.
+
+    Every gradient is [B, D]. `hidden` [B, H] holds the ReLU activations they flowed through,
+    and `probs` [B, A], `values` [B] the outputs themselves (the critic's raw, normalised ones).
+    """
+
+    logp: np.ndarray
+    """d log pi(a|s) / d obs, for the action a given for each row."""
+    logit_diff: np.ndarray
+    """d (logits[last] - logits[0]) / d obs: push right minus push left in CartPole; with more
+    actions, the last against the first (the two ends: Acrobot's and MountainCar's +1 and -1)."""
+    value: np.ndarray
+    """d V(s) / d obs, in the critic's raw units (a ValueScale multiplies it into return units)."""
+    hidden: np.ndarray
+    probs: np.ndarray
+    values: np.ndarray
+
+
+def input_gradients(agent: ActorCritic, obs: np.ndarray, actions: np.ndarray) -> InputGradients:
+    """obs [B, D], actions [B] -> the gradients of the policy and the value with respect to obs.
+
+    The backward pass of `loss_terms_and_grads` run one layer further, down to the input, for
+    three outputs at once: the chosen action's log-probability, the logit difference and V.
+    """
+    obs = np.atleast_2d(obs)
+    actions = np.asarray(actions)
+    rows = np.arange(obs.shape[0])
+    z, h, logits, values = agent._forward(obs)
+    probs = np.exp(log_softmax(logits))
+    wa, wc = agent.params["Wa"], agent.params["Wc"]
+    # log-softmax: d logp[a] / d logits = onehot(a) - probs
+    dlogits = -probs
+    dlogits[rows, actions] += 1.0
+    # the logit difference and V are linear in h: their dh is one row of weights for every step
+    dh_diff = wa[:, -1] - wa[:, 0]
+    dh_value = wc[:, 0]
+    active = z > 0  # relu: passes the gradient only where it was active
+    dz = np.stack([(dlogits @ wa.T) * active, dh_diff * active, dh_value * active])  # [3, B, H]
+    dlogp, ddiff, dvalue = dz @ agent.params["W1"].T  # z = obs @ W1 + b1
+    return InputGradients(dlogp, ddiff, dvalue, h, probs, values)

@@ -20,6 +20,11 @@ POLE_WIDTH = 0.08
 ACTION_NAMES = ("push left", "push right")
 ACTION_ARROWS = ("←", "→")
 """The actions in one character each, for the terminal."""
+OBSERVATION_NAMES = ("cart position", "cart velocity", "pole angle", "pole angular velocity")
+OBSERVATION_SCALES = (0.30, 0.17, 0.013, 0.19)
+"""A typical size of each observation (m, m/s, rad, rad/s): its std over the states a balancing
+agent visits (the bundled agent, greedy, 10 episodes of 500 steps, env seeds 0-9). Explain mode
+multiplies input gradients by it, so the four inputs compare in the units they really vary by."""
 WARN_FROM = 0.5
 """Pictures start warning when the angle or the position reaches half of its limit."""
 

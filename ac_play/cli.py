@@ -115,23 +115,17 @@ def train(args: argparse.Namespace) -> int:
 def watch(args: argparse.Namespace) -> int:
     if args.force and args.record is None:
         raise AcPlayError("--force replaces the file of --record, and needs --record")
-    if args.film:
-        return film(args)
+    if args.film:  # each scene's length and speed are the film's own: the flags that set them are refused
+        for flag in ("episodes", "frames", "speed", "explain"):
+            if getattr(args, flag) not in (None, False):
+                raise AcPlayError(f"--film plays one episode per scene at a speed fitted to it, and takes no --{flag}")
+        from ac_play.window.film import run_film
+        return run_film(args.checkpoint, seed=args.seed, greedy=not args.sample, record=args.record, force=args.force)
     from ac_play.window.viewer import run_watch
 
-    speed = 1.0 if args.speed is None else args.speed  # None: --film tells a --speed given from none
-    return run_watch(args.checkpoint, seed=args.seed, greedy=not args.sample, speed=speed,
-                     episodes=args.episodes, frames=args.frames, record=args.record, force=args.force)
-
-
-def film(args: argparse.Namespace) -> int:
-    """`watch --film`: each scene's length and speed are the film's own, so the flags that set them are refused."""
-    for flag, value in (("--episodes", args.episodes), ("--frames", args.frames), ("--speed", args.speed)):
-        if value is not None:
-            raise AcPlayError(f"--film plays one episode per scene at a speed fitted to it, and takes no {flag}")
-    from ac_play.window.film import run_film
-
-    return run_film(args.checkpoint, seed=args.seed, greedy=not args.sample, record=args.record, force=args.force)
+    return run_watch(args.checkpoint, seed=args.seed, greedy=not args.sample, episodes=args.episodes,
+                     speed=1.0 if args.speed is None else args.speed, frames=args.frames, record=args.record,
+                     force=args.force, explain=args.explain)
 
 
 def human(args: argparse.Namespace) -> int:
@@ -225,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("train", train, add_train_args, "train an agent (a terminal UI, or --headless)",
          "Train the actor-critic. Opens the terminal UI unless --headless."),
         ("watch", watch, add_watch_args, "watch an agent play in a pygame window",
-         "Watch a checkpoint (default: the bundled agent) play CartPole."),
+         "Watch a checkpoint (default: the bundled agent) play CartPole, or scrub through a run folder's "
+         "snapshots on its learning curve."),
         ("human", human, add_human_args, "play CartPole yourself, against the agent",
          "Play CartPole with the keyboard, side by side with the agent."),
         ("eval", evaluate, add_eval_args, "score a checkpoint over many episodes",
@@ -267,21 +262,22 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_watch_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", nargs="?", help="checkpoint .npz (default: the bundled agent)")
+    parser.add_argument("checkpoint", nargs="?", metavar="CKPT_OR_RUN_DIR",
+                        help="checkpoint .npz (default: the bundled agent), or a run folder: its history, "
+                             "a snapshot at a time ([ ] Home End, or a click on the curve)")
     parser.add_argument("--episodes", type=count, help="stop after this many episodes (default: until quit)")
     parser.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
     parser.add_argument("--sample", action="store_true", help="sample actions from the policy (default: greedy)")
     parser.add_argument("--speed", type=number,
                         help="0.25 to 8; 1 is the env's real time of 50 steps/s (default 1)")
     parser.add_argument("--frames", type=count, help="stop after this many frames (for scripts)")
-    parser.add_argument("--record", metavar="PATH.gif|PATH.mp4",
-                        help="write the frames shown to a GIF, or an MP4 with the video extra; without a display, "
-                             "drawn off-screen (1 episode unless --episodes or --frames says)")
+    parser.add_argument("--record", metavar="PATH.gif|PATH.mp4", help="write the frames shown to a GIF or an MP4 "
+                        "(video extra); without a display, off-screen (1 episode unless --episodes or --frames says)")
     parser.add_argument("--force", action="store_true", help="with --record: replace an existing file")
-    parser.add_argument("--film", action="store_true",
-                        help="the learning film of a run folder (default: the bundled agent's run): one episode at "
-                             "each of about a dozen snapshots, each after a title card; played in the window, or "
-                             "written off-screen with --record")
+    parser.add_argument("--explain", action="store_true",
+                        help="start in explain mode (x toggles it): input saliency, hidden units, advantages")
+    parser.add_argument("--film", action="store_true", help="a run's learning (default: the bundled agent's): an "
+                        "episode at each of about 12 snapshots, after a title card; in a window, or to --record")
 
 
 def add_human_args(parser: argparse.ArgumentParser) -> None:

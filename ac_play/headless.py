@@ -71,7 +71,7 @@ def keep_window_open(live, trainer: Trainer, folder: RunFolder, code: int, json_
     """
     if not live.alive or code not in (0, 130):
         return code
-    live.finish(Snapshot.of(trainer, optimizer=False), folder.best, "stopped" if code else "finished")
+    live.finish(Snapshot.of(trainer, optimizer=False), folder.best, "stopped" if code else "finished", folder.path)
     print(WINDOW_STAYS, file=sys.stderr if json_lines else sys.stdout, flush=True)
     stop = threading.Event()
     with StopSignals(stop.set, WITH_CTRL_C) as signals:

@@ -154,8 +154,8 @@ class RunFolder:
         self.metrics.add(json.dumps({**stats.to_dict(), "settings": self.in_force}) + "\n")
         self.history.add_episode(stats)
         self.note_best(trainer)
-        if stats.episode == trainer.progress.solved_at:
-            self.final_due = True
+        if stats.episode == trainer.progress.solved_at or (stats.episode == trainer.progress.episode and trainer.done):
+            self.final_due = True  # a TUI run stays open after training: its files should reach the end now
         if stats.episode == trainer.progress.episode:  # the update's last episode: the trainer is between updates
             self.history.add_snapshot(trainer)
             self.save_due(trainer)

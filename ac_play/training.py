@@ -174,6 +174,11 @@ class Trainer:
     def solved(self) -> bool:
         return self.progress.solved_at is not None
 
+    @property
+    def done(self) -> bool:
+        """Solved, or the episode budget spent: `episodes()` trains no more."""
+        return self._done()
+
     def _done(self) -> bool:
         if self.config.episodes is not None:
             return self.progress.episode >= self.config.episodes

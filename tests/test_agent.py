@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from ac_play.agent import PARAM_NAMES, ActorCritic, log_softmax, sample_actions
+from ac_play.agent import PARAM_NAMES, ActorCritic, input_gradients, log_softmax, sample_actions
 
 
 def random_batch(rng, batch, obs_dim, n_actions):
@@ -229,3 +229,62 @@ def test_the_per_row_policy_acts_as_the_batched_one():
     sampled = agent.row_policy(lambda: next(uniforms))
     by_row = [sampled(row) for row in rows]
     np.testing.assert_array_equal(by_row, sample_actions(agent.forward(rows)[0], np.random.default_rng(8).random(200)))
+
+
+KINK_MARGIN = 1e-4
+"""Closer than this to a ReLU's kink, a central difference of step 1e-6 could straddle it."""
+
+
+def obs_away_from_kinks(agent, rng, batch, near=1e-3):
+    """Random observations, each with one hidden unit just off its kink (near, but beyond the
+    finite difference's reach) and none within KINK_MARGIN, where the derivative jumps."""
+    w1, b1 = agent.params["W1"], agent.params["b1"]
+    obs = rng.standard_normal((batch, agent.obs_dim))
+    for row in range(batch):
+        while True:
+            unit = rng.integers(agent.hidden)
+            # move along W1[:, unit] until that unit's input is `near` (either side)
+            target = near * rng.choice([-1.0, 1.0])
+            column = w1[:, unit]
+            obs[row] += (target - (obs[row] @ column + b1[unit])) * column / (column @ column)
+            if np.abs(obs[row] @ w1 + b1).min() > KINK_MARGIN:
+                break
+            obs[row] = rng.standard_normal(agent.obs_dim)
+    return obs
+
+
+@pytest.mark.parametrize("n_actions", [2, 3])
+@pytest.mark.parametrize("obs_dim", [4, 6])
+@pytest.mark.parametrize("hidden", [3, 16, 128])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_input_gradients_match_central_finite_differences(batch, hidden, obs_dim, n_actions):
+    agent = agent_with_random_params(obs_dim, n_actions, hidden, seed=batch * 31 + hidden + obs_dim + n_actions)
+    rng = np.random.default_rng(hidden * 10 + batch)
+    obs = obs_away_from_kinks(agent, rng, batch)
+    actions = rng.integers(n_actions, size=batch)
+    grads = input_gradients(agent, obs, actions)
+    rows = np.arange(batch)
+
+    def outputs():
+        probs, values = agent.forward(obs)
+        logits_diff = np.log(probs[:, -1]) - np.log(probs[:, 0])  # the normaliser cancels
+        return {"logp": np.log(probs[rows, actions]), "logit_diff": logits_diff, "value": values}
+
+    # each row's outputs depend on its own observation only, so d sum / d obs[i] is row i's gradient
+    for name in ("logp", "logit_diff", "value"):
+        numeric = numeric_gradient(lambda name=name: outputs()[name].sum(), obs)
+        hand = getattr(grads, name)
+        assert hand.shape == (batch, obs_dim)
+        scale = max(np.abs(numeric).max(), np.abs(hand).max(), 1e-8)
+        relative_error = np.abs(numeric - hand).max() / scale
+        assert relative_error < 1e-6, f"{name}: relative error {relative_error:.2e}"
+
+
+def test_input_gradients_carry_the_forward_pass_they_came_from():
+    agent = agent_with_random_params(4, 2, 16, seed=9)
+    obs = np.random.default_rng(9).standard_normal((5, 4))
+    grads = input_gradients(agent, obs, np.zeros(5, dtype=int))
+    probs, values = agent.forward(obs)
+    np.testing.assert_allclose(grads.probs, probs)
+    np.testing.assert_allclose(grads.values, values)
+    np.testing.assert_array_equal(grads.hidden, np.maximum(obs @ agent.params["W1"] + agent.params["b1"], 0))

@@ -62,7 +62,7 @@ def assert_one_error_line(result, words):
         (["train"], "the training UI needs a terminal; use --headless"),
         (["train", "--hidden", BIG_HIDDEN], "--hidden must be from 1 to 65536"),
         (["eval", "{folder}"], "is a folder, not a checkpoint"),
-        (["watch", "{folder}", "--frames", "1"], "is a folder, not a checkpoint"),
+        (["watch", "{folder}", "--frames", "1"], "has no history.npz"),  # a folder is read as a run folder
         (["watch", "--speed", "nan", "--frames", "1"], "--speed must be between 0.25 and 8, not nan"),
         (["human", "--speed", "nan"], "--speed must be between 0.25 and 2, not nan"),
         (["human", "--agent", "{folder}"], "is a folder, not a checkpoint"),

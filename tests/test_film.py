@@ -155,10 +155,11 @@ def test_film_of_a_truncated_history_is_one_line_naming_it(cli, run_dir, tmp_pat
     assert not (tmp_path / "x.gif").exists()
 
 
-@pytest.mark.parametrize("flag", ["--episodes", "--frames", "--speed"])
-def test_film_refuses_the_flags_that_set_length_and_speed(cli, flag):
-    line = refused(cli, "--film", flag, "2")
-    assert line == f"ac-play: error: --film plays one episode per scene at a speed fitted to it, and takes no {flag}"
+@pytest.mark.parametrize("flag", [["--episodes", "2"], ["--frames", "2"], ["--speed", "2"], ["--explain"]],
+                         ids=lambda flag: flag[0])
+def test_film_refuses_the_flags_that_set_length_speed_or_view(cli, flag):
+    line = refused(cli, "--film", *flag)
+    assert line == f"ac-play: error: --film plays one episode per scene at a speed fitted to it, and takes no {flag[0]}"
 
 
 def test_film_without_record_or_display_says_how_to_record_it(cli, run_dir):

@@ -199,3 +199,15 @@ def test_the_bundled_agent_ships_its_history():
     assert bundled.last_episode == agent.meta["progress"]["episode"] and bundled.solved_at == 327
     assert all(np.array_equal(bundled.snapshots[-1].params[k], agent.agent.params[k]) for k in agent.agent.params)
     assert bundled.snapshots[0].progress.running_reward == 0 and bundled.snapshots[-1].progress.running_reward > 475
+
+
+def test_a_tui_run_that_spends_its_budget_has_its_history_on_disk_before_it_quits(tmp_path):
+    from ac_play.tui.session import TrainingSession
+
+    session = TrainingSession(TrainConfig(hidden=8, episodes=40, update="episode", envs=1), None, tmp_path / "run")
+    for stats in session.trainer.episodes():
+        session.record(stats)
+    # training is over but the TUI is still open: the window's timeline can read the run already
+    assert history.load(tmp_path / "run").last_episode == 40
+    assert checkpoint.load(tmp_path / "run" / "final.npz").meta["progress"]["episode"] == 40
+    session.finish()

@@ -11,7 +11,7 @@ import pytest
 
 from ac_play.tui.app import TrainApp
 from ac_play.tui.help import key_rows, markdown_table
-from ac_play.window import human, keys, viewer
+from ac_play.window import human, keys, scrub, viewer
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ac_play"
 README = PACKAGE.parent / "README.md"
@@ -82,14 +82,16 @@ def test_no_module_is_over_400_lines(path):
 
 @pytest.mark.parametrize(
     "rows",
-    [key_rows(TrainApp.BINDINGS), keys.help_rows(viewer.KEYMAP), keys.help_rows(human.KEYMAP)],
-    ids=["tui", "watch", "human"],
+    [key_rows(TrainApp.BINDINGS), keys.help_rows(viewer.KEYMAP), keys.help_rows(scrub.KEYMAP),
+     keys.help_rows(human.KEYMAP)],
+    ids=["tui", "watch", "timeline", "human"],
 )
 def test_the_readme_key_tables_are_the_keymaps(rows):
     assert markdown_table(rows) in README.read_text(encoding="utf-8")
 
 
 def test_every_key_of_a_keymap_does_something_somewhere():
-    for keymap, screen in ((viewer.KEYMAP, viewer.Viewer), (human.KEYMAP, human.Game)):
+    screens = ((viewer.KEYMAP, viewer.Viewer), (scrub.KEYMAP, scrub.TimelineViewer), (human.KEYMAP, human.Game))
+    for keymap, screen in screens:
         for row in keymap:
             assert row.action is None or callable(getattr(screen, row.action)), row

@@ -6,6 +6,7 @@ import dataclasses
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,9 +14,11 @@ import threading
 import time
 
 import numpy as np
+import pygame
 import pytest
 
-from ac_play import checkpoint, headless
+from ac_play import checkpoint, headless, history
+from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.returns import RunningNormaliser
 from ac_play.snapshot import Snapshot
@@ -104,8 +107,8 @@ def test_the_window_plays_with_the_newest_weights_it_was_sent(display, bundled_s
     feed = Feed(window_end)
     feed.poll()
     viewer = play_with_feed(feed, "training", frames=20)
-    assert viewer.source == "weights of training episode 42"
-    assert viewer.scene().source == "weights of training episode 42"
+    assert viewer.source == "weights of training episode 42, running reward 0.0"
+    assert viewer.scene().source == "weights of training episode 42, running reward 0.0"
     np.testing.assert_array_equal(viewer.play.agent.params["W1"], bundled_snapshot.params["W1"])
     assert viewer.play.scale.units == "return"
     assert viewer.play.steps > 0
@@ -121,18 +124,18 @@ def test_new_weights_wait_for_the_next_episode_and_close_ends_the_loop(display, 
     newer = {k: v * 0.5 for k, v in bundled_snapshot.params.items()}
     training_end.send(("snapshot", at_episode(bundled_snapshot, 80, params=newer)))
     viewer.run(frames=10, on_frame=feed.on_frame)
-    assert viewer.source == "weights of training episode 1"
+    assert viewer.source == "weights of training episode 1, running reward 0.0"
     viewer.next_episode()
-    assert viewer.source == "weights of training episode 80"
+    assert viewer.source == "weights of training episode 80, running reward 0.0"
     np.testing.assert_array_equal(viewer.play.agent.params["Wa"], newer["Wa"])
     training_end.send(("close",))
     viewer.run(frames=100, on_frame=feed.on_frame)
     assert not viewer.running and viewer.frames < 100
 
 
-def finished(final: Snapshot, best: Snapshot | None = None, ended: str = "finished") -> tuple:
+def finished(final: Snapshot, best: Snapshot | None = None, ended: str = "finished", run_dir=None) -> tuple:
     """What `LiveWindow.finish` sends when training has ended."""
-    return ("finished", final, best, ended)
+    return ("finished", final, best, ended, None if run_dir is None else str(run_dir))
 
 
 def test_after_training_the_window_plays_the_final_weights_and_its_header_says_so(display, bundled_snapshot):
@@ -197,7 +200,72 @@ def test_training_again_after_the_end_brings_back_the_newest_weights(display, bu
     training_end.send(("snapshot", at_episode(bundled_snapshot, 350)))  # the TUI's space after SOLVED
     viewer.run(frames=3, on_frame=feed.on_frame)
     assert viewer.scene().label == "training run-7"
-    assert viewer.scene().source == "weights of training episode 350"
+    assert viewer.scene().source == "weights of training episode 350, running reward 0.0"
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A short real run (30 episodes), its folder with history.npz."""
+    folder = tmp_path_factory.mktemp("run") / "run"
+    assert headless.run_headless(TrainConfig(episodes=30, seed=3, update="episode"), out=folder) == 0
+    return folder
+
+
+def ended_window(final: Snapshot, run_dir) -> tuple:
+    """A window that played training's weights, then was told training ended in `run_dir`."""
+    training_end, window_end = multiprocessing.Pipe()
+    training_end.send(("snapshot", at_episode(final, 20)))
+    feed = Feed(window_end)
+    feed.poll()
+    viewer = play_with_feed(feed, "training", frames=2)
+    assert viewer.timeline is None
+    training_end.send(finished(final, None, "finished", run_dir))
+    viewer.run(frames=4, on_frame=feed.on_frame)
+    return training_end, feed, viewer
+
+
+def press(viewer, feed, key: int) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode="", mod=0))
+    viewer.run(frames=viewer.frames + 1, on_frame=feed.on_frame)
+
+
+def test_after_training_the_window_offers_the_timeline_and_a_snapshot_picked_plays_on(display, trained_run):
+    run = history.load(trained_run)
+    final = run.snapshots[-1]
+    training_end, feed, viewer = ended_window(final, trained_run)
+    assert viewer.timeline is not None and not viewer.picked  # offered: final and best still take turns
+    assert viewer.scene().label == f"training finished at episode {final.episode} · final weights"
+    assert viewer.scene().source.endswith(" · [ ] Home End: the run's timeline")
+    press(viewer, feed, pygame.K_HOME)
+    assert viewer.picked and viewer.timeline.index == 0
+    assert viewer.scene().label.startswith("episode 0 of 30, running reward ")
+    for _ in range(2):  # the next episodes too: the end of training no longer takes turns
+        np.testing.assert_array_equal(viewer.play.agent.params["W1"], run.snapshots[0].params["W1"])
+        viewer.next_episode()
+    press(viewer, feed, pygame.K_END)
+    np.testing.assert_array_equal(viewer.play.agent.params["Wa"], final.params["Wa"])
+    training_end.send(("snapshot", at_episode(final, 31)))  # the TUI's space after SOLVED: training goes on
+    viewer.run(frames=viewer.frames + 2, on_frame=feed.on_frame)
+    assert viewer.timeline is None and viewer.scene().label == "training"
+
+
+def test_a_history_written_after_the_end_of_training_is_offered_at_the_next_episode(display, trained_run, tmp_path):
+    run = history.load(trained_run)
+    _, feed, viewer = ended_window(run.snapshots[-1], tmp_path)
+    assert viewer.timeline is None
+    shutil.copy(trained_run / history.HISTORY_NAME, tmp_path / history.HISTORY_NAME)
+    viewer.next_episode()
+    assert viewer.timeline is not None and len(viewer.timeline.run) == len(run)
+
+
+def test_a_damaged_history_costs_the_timeline_not_the_window(display, trained_run, tmp_path):
+    (tmp_path / history.HISTORY_NAME).write_bytes((trained_run / history.HISTORY_NAME).read_bytes()[:500])
+    run = history.load(trained_run)
+    _, feed, viewer = ended_window(run.snapshots[-1], tmp_path)
+    assert viewer.timeline is None and viewer.running
+    assert "no timeline: " in viewer.scene().source and history.HISTORY_NAME in viewer.scene().source
+    press(viewer, feed, pygame.K_HOME)  # the keys do nothing without a timeline
+    assert viewer.scene().label.startswith("training finished at episode")
 
 
 def test_the_window_process_plays_on_after_training_until_it_is_closed(window, bundled_snapshot):

@@ -80,7 +80,7 @@ class LiveLink:
         if (session.snapshot, ended) == self.sent:
             return
         if ended:
-            self.window.finish(session.snapshot, session.folder.best, ended)
+            self.window.finish(session.snapshot, session.folder.best, ended, session.run_dir)
         else:
             self.window.send(session.snapshot)
         self.sent = (session.snapshot, ended)

@@ -18,6 +18,7 @@ import dataclasses
 import multiprocessing
 import threading
 import time
+from pathlib import Path
 
 from ac_play.errors import AcPlayError
 from ac_play.snapshot import Snapshot
@@ -78,12 +79,16 @@ class LiveWindow:
         """Hand over a snapshot of training (its weights, and what shows the critic in return units); never blocks."""
         self._put(("snapshot", policy_only(snapshot)))
 
-    def finish(self, final: Snapshot, best: Snapshot | None = None, ended: str = "finished") -> None:
+    def finish(
+        self, final: Snapshot, best: Snapshot | None = None, ended: str = "finished", run_dir: Path | None = None,
+    ) -> None:
         """Training has ended (`ended` says how, "finished" or "stopped"): play `final` from now on.
 
-        `best` (the run's best weights) takes turns with `final` when its weights differ.
+        `best` (the run's best weights) takes turns with `final` when its weights differ. The
+        window offers the history in `run_dir` as a timeline once it is there.
         """
-        self._put(("finished", policy_only(final), policy_only(best) if best else None, ended))
+        folder = str(run_dir) if run_dir is not None else None
+        self._put(("finished", policy_only(final), policy_only(best) if best else None, ended, folder))
 
     def _put(self, message: tuple) -> None:
         with self._slot_lock:

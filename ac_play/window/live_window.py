@@ -3,6 +3,8 @@
 Started by `live.LiveWindow` (spawn), which feeds it snapshots through a pipe; this is the only
 side of the pipe that imports pygame. After training, the window plays on: the final weights,
 and the run's best in turn when they differ, with the header saying which, until it is closed.
+Once the trainer has written the run's history, the window offers its timeline under the CartPole
+(`scrub`): the same keys as `watch RUN_DIR` pick a snapshot, which then plays instead.
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from __future__ import annotations
 import os
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pygame
 
+from ac_play import history
 from ac_play.errors import AcPlayError
 from ac_play.snapshot import Snapshot
 from ac_play.window import draw
 from ac_play.window.display import open_window
 from ac_play.window.playthrough import Playthrough
-from ac_play.window.viewer import WATCH_ADVICE, WINDOW_SIZE, Viewer
+from ac_play.window.scrub import TimelineViewer
+from ac_play.window.viewer import WATCH_ADVICE, WINDOW_SIZE
 
 LIVE_FPS = 20
 """Frames per second of the live window: enough to follow the pole, and a third of watch's 60, so
@@ -65,6 +70,11 @@ class Feed:
         self.changed = False
         """Training ended or started again: the episode on screen names weights no longer current."""
         self.closed = False
+        self.run_dir: Path | None = None
+        """The run folder, once training has ended: its history becomes the timeline."""
+        self.timeline_note = ""
+        self.history_seen: float | None = None
+        """The modification time of the history last read, so an unchanged file is not read again."""
 
     def poll(self, timeout: float = 0.0) -> None:
         """Read everything waiting, keeping only the newest snapshot."""
@@ -80,7 +90,9 @@ class Feed:
         if kind == "close":
             self.closed = True
         elif kind == "finished":
-            self.ending, self.latest, self.turns, self.changed = Ending.of(*message[1:]), None, 0, True
+            self.ending, self.latest, self.turns, self.changed = Ending.of(*message[1:4]), None, 0, True
+            self.run_dir = Path(message[4]) if len(message) > 4 and message[4] else None
+            self.history_seen = None
         else:
             self.latest = message[1]
             self.changed = self.changed or self.ending is not None  # training goes on (the TUI's space)
@@ -95,21 +107,51 @@ class Feed:
     def first(self) -> Snapshot:
         return self.latest if self.latest is not None else self.ending.final
 
-    def apply(self, viewer: Viewer) -> None:
-        """Before a new episode: play it with the newest weights (after training: final and best in turn)."""
+    def apply(self, viewer: TimelineViewer) -> None:
+        """Before a new episode: play it with the newest weights (after training: final and best in turn,
+        until a snapshot is picked on the timeline)."""
         if self.ending is not None:
+            self.offer_timeline(viewer)
+            if viewer.picked:
+                return  # the snapshot picked plays on, episode after episode
             snapshot, viewer.label, viewer.source = self.ending.turn(self.turns)
+            viewer.source += self.timeline_note if viewer.timeline is None else " · [ ] Home End: the run's timeline"
             self.turns += 1
         elif self.latest is not None:
             snapshot, viewer.label = self.latest, self.label
-            viewer.source = f"weights of training episode {snapshot.episode}"
+            viewer.source = weights_line(snapshot)
             self.latest = None
+            viewer.drop_timeline()  # training goes on: the history on disk is no longer the whole run
         else:
             return
         self.changed = False
         viewer.play.use(snapshot)
 
-    def on_frame(self, viewer: Viewer) -> None:
+    def offer_timeline(self, viewer: TimelineViewer) -> None:
+        """The run's history under the CartPole, once the trainer has written it as far as the final weights.
+
+        Looked for at each new episode: the TUI writes it when the run is solved or saved, not
+        always by the time training ends, and an older one on disk ends before the final weights.
+        """
+        if viewer.timeline is not None or self.run_dir is None:
+            return
+        path = self.run_dir / history.HISTORY_NAME
+        try:
+            written = path.stat().st_mtime
+        except OSError:
+            return  # not written yet
+        if written == self.history_seen:
+            return
+        self.history_seen = written
+        try:
+            run = history.load(path)
+        except AcPlayError as exc:  # a damaged history costs the timeline, never the window
+            self.run_dir, self.timeline_note = None, f" · no timeline: {exc}"
+            return
+        if run.episodes[-1] >= self.ending.final.episode:
+            viewer.offer(run)
+
+    def on_frame(self, viewer: TimelineViewer) -> None:
         self.poll()
         if self.closed:
             viewer.running = False
@@ -152,10 +194,15 @@ def wait_for_weights(feed: Feed, label: str) -> bool:
     return True
 
 
-def play_with_feed(feed: Feed, label: str, frames: int | None = None) -> Viewer:
-    """Play episodes with the newest weights until the window closes; returns the Viewer."""
+def weights_line(snapshot: Snapshot) -> str:
+    """Which weights play during training: "weights of training episode 120, running reward 143.2"."""
+    return f"weights of training episode {snapshot.episode}, running reward {snapshot.progress.running_reward:.1f}"
+
+
+def play_with_feed(feed: Feed, label: str, frames: int | None = None) -> TimelineViewer:
+    """Play episodes with the newest weights until the window closes; returns the viewer."""
     play = Playthrough(feed.first, seed=0, greedy=True)
-    viewer = Viewer(play, label)
+    viewer = TimelineViewer(play, label)
     viewer.frame_rate = LIVE_FPS
     feed.apply(viewer)
     viewer.before_episode = feed.apply

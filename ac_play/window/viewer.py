@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from ac_play import checkpoint
 from ac_play.cartpole import Track
 from ac_play.errors import SettingError, printable
-from ac_play.snapshot import Snapshot
 from ac_play.window import keys
 from ac_play.window.display import NoDisplayError, open_offscreen, open_window
 from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
+from ac_play.window.explain import Explainer, draw_explained_frame, explained_layout
 from ac_play.window.human_screens import plural
 from ac_play.window.playthrough import Playthrough
 from ac_play.window.record import Recorder, open_recorder
@@ -62,6 +61,7 @@ KEYMAP = (
     keys.Key((pygame.K_g,), "g", "greedy or sampled", "toggle_greedy"),
     keys.Key((pygame.K_r,), "r", "restart the episode", "restart"),
     keys.Key((pygame.K_s,), "s", "screenshot", "save_screenshot"),
+    keys.Key((pygame.K_x,), "x", "explain mode: inputs, hidden units, advantages", "toggle_explain"),
 )
 """The keys of `watch` and the live window; a click on the scene pushes the pole too."""
 
@@ -79,8 +79,12 @@ class Finished:
 class Viewer:
     """Plays episodes in a window: time, speed, pause, keys, and what each frame shows."""
 
-    def __init__(self, playthrough: Playthrough, label: str, speed: float = 1.0, episodes: int | None = None):
+    keymap = KEYMAP
+
+    def __init__(self, playthrough: Playthrough, label: str, speed: float = 1.0, episodes: int | None = None,
+                 explain: bool = False):
         self.play = playthrough
+        self.explainer = Explainer.for_env(playthrough.env, on=explain)
         self.track = Track.from_env(playthrough.env)
         self.label = label
         self.speed = SettingError.unless_between("speed", speed, MIN_SPEED, MAX_SPEED)
@@ -115,7 +119,7 @@ class Viewer:
             self.click(event.pos)
 
     def key(self, key: int, char: str = "") -> None:
-        keys.press(self, KEYMAP, key, char)
+        keys.press(self, self.keymap, key, char)
 
     @property
     def state(self) -> str:
@@ -133,6 +137,9 @@ class Viewer:
     def hold(self) -> None:
         """Keep the finished episode on screen until space."""
         self.paused = True
+
+    def toggle_explain(self) -> None:
+        self.explainer.on = not self.explainer.on
 
     def toggle_greedy(self) -> None:
         self.play.greedy = not self.play.greedy
@@ -152,7 +159,8 @@ class Viewer:
     def click(self, pos: tuple[int, int]) -> None:
         """A click pushes the pole away from the side it was clicked on."""
         surface = pygame.display.get_surface()
-        view = world_view(layout(surface.get_rect()).scene, self.track)
+        scene_rect = (explained_layout if self.explainer.on else layout)(self.frame_rect(surface)).scene
+        view = world_view(scene_rect, self.track)
         tip_x, _ = pole_tip(view, float(self.play.obs[0]), float(self.play.obs[2]), self.track)
         self.kick(1 if pos[0] < tip_x else -1)
 
@@ -170,6 +178,7 @@ class Viewer:
         self._step()
 
     def _step(self) -> None:
+        self.explainer.observe(self.play)  # every state acted on counts, drawn or not
         self.play.step()
         if self.play.done:
             self.finished.append(Finished(self.play.episode_return, self.play.steps, self.pushes))
@@ -281,11 +290,21 @@ class Viewer:
                 on_frame(self)
             self.measured_fps = clock.get_fps() or None
             screen = pygame.display.get_surface()
-            draw_frame(screen, self.scene())
+            self.draw(screen)
             pygame.display.flip()
             if recorder:
                 recorder.add(screen)
             self.frames += 1
+
+    def frame_rect(self, surface: pygame.Surface) -> pygame.Rect:
+        """Where the CartPole frame goes (a run's timeline takes a strip below it)."""
+        return surface.get_rect()
+
+    def draw(self, screen: pygame.Surface) -> None:
+        if self.explainer.on:
+            draw_explained_frame(screen, self.scene(), self.explainer.explain(self.play), self.frame_rect(screen))
+        else:
+            draw_frame(screen, self.scene(), self.frame_rect(screen))
 
     def summary(self) -> list[str]:
         """The closing lines: each finished episode, then the mean over those nobody pushed."""
@@ -311,12 +330,14 @@ def pushed(pushes: int) -> str:
 def run_watch(
     path: str | None, seed: int = 0, greedy: bool = True, speed: float = 1.0,
     episodes: int | None = None, frames: int | None = None, record: str | None = None, force: bool = False,
+    explain: bool = False,
 ) -> int:
-    """`ac-play watch [CHECKPOINT]`: the checkpoint at `path` (the bundled agent when None) plays."""
+    """`ac-play watch [CHECKPOINT | RUN_DIR]`: a checkpoint (the bundled agent when None), or a run's timeline."""
+    from ac_play.window.scrub import load_viewer  # the timeline's viewer builds on this module
+
     recorder = open_recorder(record, RECORD_FPS, force) if record is not None else None
-    ckpt = checkpoint.load_or_bundled(path)
-    play = Playthrough(Snapshot.from_checkpoint(ckpt), seed, greedy=greedy)
-    viewer = Viewer(play, ckpt.name, speed, episodes)
+    viewer, name = load_viewer(path, seed, greedy, speed, episodes, explain)
+    play = viewer.play
     try:
         open_screen(viewer, recorder, bounded=episodes is not None or frames is not None)
         viewer.run(frames, recorder)
@@ -332,7 +353,7 @@ def run_watch(
         else:
             print(f"nothing recorded, so {printable(str(recorder.path))} was not written")
     shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
-    print(f"{printable(ckpt.label)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
+    print(f"{printable(name)}, {plural(len(viewer.finished), 'finished episode')}{shown}", flush=True)
     for line in viewer.summary():
         print(f"  {line}", flush=True)
     return 0
