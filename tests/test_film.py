@@ -70,10 +70,16 @@ def test_a_title_card_says_its_episode_and_fills_its_bar_as_far_through_the_run(
     assert card(0).subtitle == "before any training · played at 1x"
 
 
+def near_card_background(pixels) -> np.ndarray:
+    return np.all(np.abs(np.asarray(pixels, dtype=int) - film.CARD_BACKGROUND) <= 4, axis=-1)
+
+
 def is_card(frame: Image.Image) -> bool:
     """A title card: its background fills nearly all of the frame (an episode's scene holds about half)."""
-    pixels = np.asarray(frame.convert("RGB")).astype(int)
-    return np.all(np.abs(pixels - film.CARD_BACKGROUND) <= 4, axis=-1).mean() > 0.85
+    frame = frame.convert("RGB")
+    if not near_card_background(frame.getpixel((0, 0))):  # the cheap test first: most frames are not cards
+        return False
+    return near_card_background(np.asarray(frame)).mean() > 0.85
 
 
 def gif_cards(path) -> tuple[list[int], int]:
