@@ -115,11 +115,17 @@ def train(args: argparse.Namespace) -> int:
 def watch(args: argparse.Namespace) -> int:
     if args.force and args.record is None:
         raise AcPlayError("--force replaces the file of --record, and needs --record")
+    if args.film:  # each scene's length and speed are the film's own: the flags that set them are refused
+        for flag in ("episodes", "frames", "speed", "explain"):
+            if getattr(args, flag) not in (None, False):
+                raise AcPlayError(f"--film plays one episode per scene at a speed fitted to it, and takes no --{flag}")
+        from ac_play.window.film import run_film
+        return run_film(args.checkpoint, seed=args.seed, greedy=not args.sample, record=args.record, force=args.force)
     from ac_play.window.viewer import run_watch
 
-    return run_watch(args.checkpoint, seed=args.seed, greedy=not args.sample, speed=args.speed,
-                     episodes=args.episodes, frames=args.frames, record=args.record, force=args.force,
-                     explain=args.explain)
+    return run_watch(args.checkpoint, seed=args.seed, greedy=not args.sample, episodes=args.episodes,
+                     speed=1.0 if args.speed is None else args.speed, frames=args.frames, record=args.record,
+                     force=args.force, explain=args.explain)
 
 
 def human(args: argparse.Namespace) -> int:
@@ -262,15 +268,16 @@ def add_watch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=count, help="stop after this many episodes (default: until quit)")
     parser.add_argument("--seed", type=seed_number, default=0, help="env seed (default 0)")
     parser.add_argument("--sample", action="store_true", help="sample actions from the policy (default: greedy)")
-    parser.add_argument("--speed", type=number, default=1.0,
+    parser.add_argument("--speed", type=number,
                         help="0.25 to 8; 1 is the env's real time of 50 steps/s (default 1)")
     parser.add_argument("--frames", type=count, help="stop after this many frames (for scripts)")
-    parser.add_argument("--record", metavar="PATH.gif",
-                        help="write the frames shown to a GIF; without a display, drawn off-screen "
-                             "(1 episode unless --episodes or --frames says)")
+    parser.add_argument("--record", metavar="PATH.gif|PATH.mp4", help="write the frames shown to a GIF or an MP4 "
+                        "(video extra); without a display, off-screen (1 episode unless --episodes or --frames says)")
     parser.add_argument("--force", action="store_true", help="with --record: replace an existing file")
     parser.add_argument("--explain", action="store_true",
                         help="start in explain mode (x toggles it): input saliency, hidden units, advantages")
+    parser.add_argument("--film", action="store_true", help="a run's learning (default: the bundled agent's): an "
+                        "episode at each of about 12 snapshots, after a title card; in a window, or to --record")
 
 
 def add_human_args(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""`watch --record` on a machine with no display, and the paths it refuses before playing anything."""
+"""`watch --record` on a machine with no display, GIF and MP4, and the paths it refuses before playing anything."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image
 
 from ac_play.errors import AcPlayError
 from ac_play.window import draw
-from ac_play.window.record import GifRecorder
+from ac_play.window.record import VIDEO_EXTRA, GifRecorder, Mp4Recorder
 from ac_play.window.viewer import HEADLESS_EPISODES, RECORD_FPS, RECORD_HOLD
 
 NO_DISPLAY = {name: value for name, value in os.environ.items()
@@ -119,11 +119,11 @@ def test_force_without_record_is_refused(cli):
     [
         ("", "--record needs a file name, such as cartpole.gif"),
         ("folder.gif", "--record needs a file, and {tmp}/folder.gif is a folder"),
-        ("clip.txt", "--record needs a .gif path, not clip.txt"),
-        ("clip.mp4", "--record writes .gif only"),
+        ("clip.txt", "--record needs a .gif or .mp4 path, not clip.txt"),
+        ("clip.webm", "--record needs a .gif or .mp4 path, not clip.webm"),
         ("missing/clip.gif", "cannot record to {tmp}/missing/clip.gif: folder {tmp}/missing does not exist"),
     ],
-    ids=["empty", "folder", "unknown-extension", "mp4", "missing-folder"],
+    ids=["empty", "folder", "unknown-extension", "webm", "missing-folder"],
 )
 def test_bad_record_paths_are_one_line_and_exit_2(cli, tmp_path, name, says):
     (tmp_path / "folder.gif").mkdir()
@@ -173,3 +173,67 @@ def test_ctrl_c_before_the_first_frame_says_nothing_was_recorded(display, tmp_pa
     printed = capsys.readouterr().out
     assert f"nothing recorded, so {out} was not written" in printed
     assert "recorded 0 frames" not in printed and not out.exists()
+
+
+def mp4_frames(path: Path) -> int:
+    """The frames in an MP4, counted by decoding it (imageio's ffmpeg)."""
+    import imageio.v2 as imageio
+
+    with imageio.get_reader(path, format="FFMPEG") as video:
+        return video.count_frames()
+
+
+def test_record_mp4_without_a_display_writes_the_frames_shown(cli, tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    out = tmp_path / "clip.mp4"
+    result = cli("watch", "--record", out, "--frames", 20, env=NO_DISPLAY)
+    assert result.returncode == 0, result.stderr
+    assert f"recorded 20 frames (0.4 s) to {out}" in result.stdout
+    assert mp4_frames(out) == 20
+    assert [path.name for path in tmp_path.iterdir()] == ["clip.mp4"]  # written beside it, renamed into place
+
+
+def test_mp4_without_the_video_extra_names_the_install_command_before_playing(tmp_path, monkeypatch, capsys):
+    import warnings
+
+    from ac_play import cli
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() silences warnings
+    for name in ("imageio", "imageio.v2", "imageio_ffmpeg"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed: importing it raises ImportError
+    out = tmp_path / "clip.mp4"
+    assert cli.main(["watch", "--record", str(out), "--frames", "5"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"ac-play: error: --record writes .mp4 with the video extra, which is not installed: {VIDEO_EXTRA}"
+    ]
+    assert 'pip install "ac-play[video]"' in captured.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_mp4_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    pytest.importorskip("imageio_ffmpeg")
+    import imageio.v2 as imageio
+    import pygame
+
+    out = tmp_path / "clip.mp4"
+    out.write_bytes(b"the old recording")
+    recorder = Mp4Recorder(out, RECORD_FPS, force=True)
+    recorder.add(pygame.Surface((40, 30)), count=3)
+    real_writer = imageio.get_writer
+
+    def full_disk(*args, **kwargs):
+        writer = real_writer(*args, **kwargs)
+
+        def no_space(pixels):
+            raise OSError(28, "No space left on device")
+
+        writer.append_data = no_space
+        return writer
+
+    monkeypatch.setattr(imageio, "get_writer", full_disk)
+    with pytest.raises(AcPlayError, match="No space left on device"):
+        recorder.close()
+    assert out.read_bytes() == b"the old recording"
+    assert [path.name for path in tmp_path.iterdir()] == ["clip.mp4"]

@@ -344,12 +344,6 @@ def test_a_corrupt_checkpoint_gives_one_clear_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_mp4_recording_is_refused_with_a_clear_line(tmp_path):
-    result = run_cli("watch", "--record", tmp_path / "x.mp4")
-    assert result.returncode == 2
-    assert "ac-play: error: --record writes .gif only" in result.stderr
-
-
 def test_no_display_suggests_eval_and_exits_2():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     result = run_cli("watch", env=env)

@@ -24,7 +24,7 @@ from ac_play.window.draw import Scene, draw_frame, layout, pole_tip, world_view
 from ac_play.window.explain import Explainer, draw_explained_frame, explained_layout
 from ac_play.window.human_screens import plural
 from ac_play.window.playthrough import Playthrough
-from ac_play.window.record import GifRecorder
+from ac_play.window.record import Recorder, open_recorder
 
 WINDOW_SIZE = (800, 500)
 FPS = 60
@@ -273,7 +273,7 @@ class Viewer:
     def run(
         self,
         frames: int | None = None,
-        recorder: GifRecorder | None = None,
+        recorder: Recorder | None = None,
         on_frame: Callable[[Viewer], None] | None = None,
     ) -> None:
         """The loop: events, time, drawing; until quit, the episode budget, or `frames` frames."""
@@ -335,7 +335,7 @@ def run_watch(
     """`ac-play watch [CHECKPOINT | RUN_DIR]`: a checkpoint (the bundled agent when None), or a run's timeline."""
     from ac_play.window.scrub import load_viewer  # the timeline's viewer builds on this module
 
-    recorder = GifRecorder(record, RECORD_FPS, force) if record is not None else None
+    recorder = open_recorder(record, RECORD_FPS, force) if record is not None else None
     viewer, name = load_viewer(path, seed, greedy, speed, episodes, explain)
     play = viewer.play
     try:
@@ -349,7 +349,7 @@ def run_watch(
     if recorder:
         recorder.close()
         if recorder.frames:
-            print(f"recorded {len(recorder.frames)} frames ({recorder.seconds:g} s) to {printable(str(recorder.path))}")
+            print(f"recorded {recorder.frame_count} frames ({recorder.seconds:g} s) to {printable(str(recorder.path))}")
         else:
             print(f"nothing recorded, so {printable(str(recorder.path))} was not written")
     shown = f", {viewer.frames} frames at {viewer.measured_fps:.1f} fps" if viewer.measured_fps else ""
@@ -359,7 +359,7 @@ def run_watch(
     return 0
 
 
-def open_screen(viewer: Viewer, recorder: GifRecorder | None, bounded: bool) -> None:
+def open_screen(viewer: Viewer, recorder: Recorder | None, bounded: bool) -> None:
     """The window; for a recording without a display, a screen nobody sees, and an episode budget if none was set."""
     if recorder:
         viewer.hold_seconds = RECORD_HOLD
