@@ -152,10 +152,15 @@ def draw_marker(surface: pygame.Surface, grid: Axes, strip: Strip) -> None:
     plot = grid.plot
     pygame.draw.line(surface, MARKER, (x, plot.y - 4), (x, plot.bottom + 7), 3)
     label = draw.text(f"episode {episode}", grid.size, MARKER, True)
-    # inside the plot beside the marker, on whichever side has room
-    box = label.get_rect(topleft=(x + 6, plot.y))
+    # inside the plot beside the marker, on whichever side has room, and at the top or bottom,
+    # whichever is away from the curve there (a learning curve ends high: a label at the top
+    # would hide its end)
+    index = min(max(episode - strip.first_episode - 1, 0), len(strip.running) - 1)
+    high = len(strip.running) and grid.y([strip.running[index]])[0] < plot.centery
+    anchor = "bottom" if high else "top"
+    box = label.get_rect(**{f"{anchor}left": (x + 6, getattr(plot, anchor))})
     if box.right > plot.right:
-        box = label.get_rect(topright=(x - 6, plot.y))
+        box = label.get_rect(**{f"{anchor}right": (x - 6, getattr(plot, anchor))})
     pygame.draw.rect(surface, draw.BACKGROUND, box.inflate(6, 2))  # readable over the curve and the threshold
     surface.blit(label, box)
 
