@@ -122,8 +122,10 @@ def test_force_without_record_is_refused(cli):
         ("clip.txt", "--record needs a .gif or .mp4 path, not clip.txt"),
         ("clip.webm", "--record needs a .gif or .mp4 path, not clip.webm"),
         ("missing/clip.gif", "cannot write {tmp}/missing/clip.gif: folder {tmp}/missing does not exist"),
+        # a name the folder takes, but not the longer temporary name beside it (once, ffmpeg's own lines)
+        ("a" * 240 + ".mp4", "--record needs a shorter file name than " + "a" * 40 + "..."),
     ],
-    ids=["empty", "folder", "unknown-extension", "webm", "missing-folder"],
+    ids=["empty", "folder", "unknown-extension", "webm", "missing-folder", "too-long-for-its-temporary-file"],
 )
 def test_bad_record_paths_are_one_line_and_exit_2(cli, tmp_path, name, says):
     (tmp_path / "folder.gif").mkdir()
