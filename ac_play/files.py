@@ -83,28 +83,32 @@ def remove_stale_temps(folder: Path, name: str) -> list[Path]:
     return removed
 
 
-def check_new_file(text: str | Path, suffix: str, force: bool, field: str, example: str) -> Path:
-    """The path a new `suffix` file may be written to, or the reason it cannot be (an AcPlayError naming `field`).
+def check_new_file(text: str | Path, suffixes: tuple[str, ...], force: bool, field: str, example: str) -> Path:
+    """The path a new file ending in one of `suffixes` may be written to, or the reason it cannot be
+    (an AcPlayError naming `field`).
 
-    The rules of `watch --record`, checked before any work: a name given, not a folder, the
-    suffix, an existing folder that takes a new file, and no file there already unless `force`
-    (a SettingError naming "force").
+    The rules of `watch --record` and `inspect --png`, checked before any work: a name given, not a
+    folder, the suffix, an existing folder that takes a new file, and no file there already unless
+    `force` (a SettingError naming "force").
     """
     if not str(text):
         raise SettingError(field, f"needs a file name, such as {example}")
     path = Path(text)
     if path.is_dir():
         raise SettingError(field, f"needs a file, and {path} is a folder")
-    if path.suffix.lower() != suffix:
-        raise SettingError(field, f"needs a {suffix} path, not {path.name}")
+    if path.suffix.lower() not in suffixes:
+        raise SettingError(field, f"needs a {' or '.join(suffixes)} path, not {path.name}")
     if not path.parent.resolve().is_dir():
         raise AcPlayError(f"cannot write {path}: folder {path.parent} does not exist")
     if (path.exists() or path.is_symlink()) and not force:
         raise SettingError("force", f"is needed to replace {path}, which exists already")
-    probe = path.parent / f".ac-play-probe-{secrets.token_hex(6)}"
+    # named as the temporary file the writers use, plus a little: a name too long for one is refused now
+    probe = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}.probe")
     try:  # create and remove a file: the one check that also holds for root and read-only mounts
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         probe.unlink()
     except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise SettingError(field, f"needs a shorter file name than {path.name[:40]}...") from None
         raise AcPlayError(f"cannot write in folder {path.parent}: {exc.strerror or exc}") from None
     return path

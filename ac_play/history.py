@@ -39,6 +39,8 @@ DENSE = 20
 MAX_SNAPSHOTS = 200
 MAX_CURVE = 10_000_000
 """Episodes a history file may declare: far past any run (TrainConfig caps max_episodes)."""
+MAX_RETURN = 1e15
+"""A return or running reward past this (either sign) is not from a run; the curve's span then still fits a float."""
 STAGE_ARRAYS = {"episode": "i", "env_steps": "i", "running": "f", "norm_mean": "f", "norm_std": "f", "norm_seen": "i"}
 
 
@@ -362,6 +364,9 @@ def _check_values(arrays: dict[str, np.ndarray], meta: dict) -> None:
         raise AcPlayError("snapshot env steps must be counts that never fall")
     if np.any(arrays["norm_std"] <= 0) or not np.all(np.isin(arrays["norm_seen"], (0, 1))):
         raise AcPlayError("a snapshot's return statistics are out of range")
+    for name in ("running", "curve_returns", "curve_running"):
+        if np.any(np.abs(arrays[name]) > MAX_RETURN):
+            raise AcPlayError(f"array {name!r} holds returns beyond ±{MAX_RETURN:g}")
 
 
 def _check_env(path: Path, meta: dict) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ac_play import checkpoint
+from ac_play import checkpoint, learning_stats
 from ac_play.agent import PARAM_NAMES, ActorCritic
 from ac_play.cartpole import Track, is_cartpole
 from ac_play.envs import make_runner
@@ -252,7 +252,7 @@ def weight_norms(params: dict[str, np.ndarray]) -> dict[str, float]:
 
 def dead_units(agent: ActorCritic, obs: np.ndarray) -> int:
     """Hidden units whose ReLU is zero on every row of obs [B, D]: they pass no signal and learn nothing."""
-    return int((~(agent.hidden_activations(obs) > 0).any(axis=0)).sum())
+    return learning_stats.dead_count(agent.hidden_activations(obs) > 0)
 
 
 def colours(values: np.ndarray, low: float, high: float, stops) -> np.ndarray:

@@ -32,11 +32,16 @@ def gradient_norms(squares: dict[str, float]) -> dict[str, float]:
     return {f"{GRADIENT_PREFIX}{name}": math.sqrt(square) for name, square in squares.items()}
 
 
+def dead_count(active: np.ndarray) -> int:
+    """active [B, H] (z > 0) -> how many of the H units were zero on every row of the batch (0 for no rows)."""
+    if active.shape[0] == 0:
+        return 0
+    return active.shape[1] - int(np.count_nonzero(active.any(axis=0)))
+
+
 def dead_fraction(active: np.ndarray) -> float:
     """active [B, H] (z > 0) -> the fraction of the H units that were zero on every row of the batch."""
-    if active.shape[0] == 0:
-        return 0.0
-    return 1.0 - float(np.count_nonzero(active.any(axis=0))) / active.shape[1]
+    return dead_count(active) / active.shape[1]
 
 
 def update_size(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> float:

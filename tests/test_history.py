@@ -1,6 +1,7 @@
 """A run's history.npz: what training keeps, how it is thinned, and files that must be refused."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -155,6 +156,8 @@ BAD_EDITS = {
     "extra array": lambda a, m: set_item(a, "extra", np.zeros(3)),
     "missing array": lambda a, m: a.pop("curve_running"),
     "pickled member": lambda a, m: set_item(a, "running", np.array([{"x": 1}] * 81, dtype=object)),
+    # finite, but a span past a float's range: the timeline strip's axis overflowed
+    "curve beyond floats": lambda a, m: a["curve_running"].__setitem__(slice(0, 2), [1e308, -1e308]),
 }
 
 
@@ -174,6 +177,53 @@ def test_a_truncated_history_is_refused(tmp_path, episode_run, cut):
     bad.write_bytes(data[:size])
     with pytest.raises(HistoryError):
         history.load(bad)
+
+
+def test_bit_flips_are_refused_or_load_whole(tmp_path, episode_run):
+    data = (episode_run / history.HISTORY_NAME).read_bytes()
+    bad, loaded = tmp_path / "flipped.npz", 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        flipped = bytearray(data)
+        for position in rng.integers(len(data), size=rng.integers(1, 4)):
+            flipped[position] ^= 1 << int(rng.integers(8))
+        bad.write_bytes(bytes(flipped))
+        try:
+            run = history.load(bad)
+        except HistoryError as refused:
+            assert "\n" not in str(refused)
+            continue
+        loaded += 1
+        assert len(run) == len(history.load(episode_run))
+    assert loaded < 20  # the zip's checksums catch nearly every flip
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_folder_fifo_or_device_named_history_npz_is_refused_at_once(tmp_path):
+    makers = {
+        "a folder": lambda path: path.mkdir(),
+        "a FIFO": lambda path: os.mkfifo(path),
+        "a device": lambda path: path.symlink_to("/dev/zero"),
+    }
+    for kind, make in makers.items():
+        run = tmp_path / kind.replace(" ", "-")
+        run.mkdir()
+        make(run / history.HISTORY_NAME)
+        with pytest.raises(HistoryError, match=f"history.npz is {kind}, not a history"):
+            history.load(run)
+
+
+def test_watch_of_a_damaged_history_is_one_line_and_exit_2(tmp_path, episode_run):
+    run = tmp_path / "run"
+    run.mkdir()
+    rewrite(episode_run / history.HISTORY_NAME, run / history.HISTORY_NAME, BAD_EDITS["curve beyond floats"])
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    result = subprocess.run([sys.executable, "-m", "ac_play", "watch", str(run), "--frames", "3"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"ac-play: error: {run / history.HISTORY_NAME}: array 'curve_running' holds returns beyond ±1e+15"
+    ]
 
 
 def test_other_files_are_refused_by_name(tmp_path, episode_run):

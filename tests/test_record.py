@@ -121,9 +121,11 @@ def test_force_without_record_is_refused(cli):
         ("folder.gif", "--record needs a file, and {tmp}/folder.gif is a folder"),
         ("clip.txt", "--record needs a .gif or .mp4 path, not clip.txt"),
         ("clip.webm", "--record needs a .gif or .mp4 path, not clip.webm"),
-        ("missing/clip.gif", "cannot record to {tmp}/missing/clip.gif: folder {tmp}/missing does not exist"),
+        ("missing/clip.gif", "cannot write {tmp}/missing/clip.gif: folder {tmp}/missing does not exist"),
+        # a name the folder takes, but not the longer temporary name beside it (once, ffmpeg's own lines)
+        ("a" * 240 + ".mp4", "--record needs a shorter file name than " + "a" * 40 + "..."),
     ],
-    ids=["empty", "folder", "unknown-extension", "webm", "missing-folder"],
+    ids=["empty", "folder", "unknown-extension", "webm", "missing-folder", "too-long-for-its-temporary-file"],
 )
 def test_bad_record_paths_are_one_line_and_exit_2(cli, tmp_path, name, says):
     (tmp_path / "folder.gif").mkdir()
@@ -136,7 +138,7 @@ def test_bad_record_paths_are_one_line_and_exit_2(cli, tmp_path, name, says):
 def test_a_folder_that_takes_no_new_file_is_refused_before_playing(cli):
     # root may write in any folder whatever its mode bits: /sys refuses new files even to root
     line = refused(cli, "--record", "/sys/clip.gif")
-    assert line.startswith("ac-play: error: cannot record in folder /sys: ")
+    assert line.startswith("ac-play: error: cannot write in folder /sys: ")
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_half_gif(tmp_path, monkeypatch):

@@ -193,6 +193,17 @@ def test_the_summary_names_the_snapshot_each_episode_played(scrubber, run):
     assert lines[-1].startswith("mean return over 1 untouched episode")
 
 
+def test_a_snapshot_picked_after_an_episode_ended_numbers_the_next_as_the_summary_does(scrubber):
+    scrubber.frame_rate, scrubber.speed = 1000, 8.0
+    press(scrubber, pygame.K_HOME)
+    while not scrubber.finished:
+        scrubber.run(frames=scrubber.frames + 20)
+    press(scrubber, pygame.K_RIGHTBRACKET)  # during the finished episode's hold
+    assert scrubber.scene().episode == 2
+    press(scrubber, pygame.K_RIGHTBRACKET)  # an unfinished episode is not counted: the same number
+    assert scrubber.scene().episode == 2
+
+
 def test_an_older_run_folder_without_a_history_plays_its_final_checkpoint(display, run_dir, tmp_path, capsys):
     older = tmp_path / "older"
     older.mkdir()

@@ -173,7 +173,7 @@ def write_png(inspection: Inspection, path: Path) -> None:
 def run_png(path: str | None, png: str, force: bool = False, seed: int = 0, cart_x: float = 0.0,
             cart_v: float = 0.0) -> int:
     """`ac-play inspect --png PATH`: the policy map written as an image; its statistics printed."""
-    target = check_new_file(png, ".png", force, "png", "policy-map.png")  # before any work, as watch --record
+    target = check_new_file(png, (".png",), force, "png", "policy-map.png")  # before any work, as watch --record
     inspection = inspect(path, seed, cart_x, cart_v)
     write_png(inspection, target)
     for line in inspection.stats_lines():

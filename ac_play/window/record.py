@@ -14,7 +14,7 @@ from pathlib import Path
 import pygame
 
 from ac_play.errors import AcPlayError, SettingError
-from ac_play.files import TEMP_SUFFIX, replace_atomically
+from ac_play.files import TEMP_SUFFIX, check_new_file, replace_atomically
 
 SUFFIXES = (".gif", ".mp4")
 VIDEO_EXTRA = 'pip install "ac-play[video]" (in a clone: pip install ".[video]")'
@@ -124,20 +124,9 @@ def open_recorder(path: str | Path, fps: int, force: bool = False) -> Recorder:
 
 def check_record_path(text: str | Path, force: bool = False) -> Path:
     """The path to record to, or the reason it cannot be one; checked before anything is played."""
-    if not str(text):
-        raise SettingError("record", "needs a file name, such as cartpole.gif")
-    path = Path(text)
-    if path.is_dir():
-        raise SettingError("record", f"needs a file, and {path} is a folder")
-    if path.suffix.lower() not in SUFFIXES:
-        raise SettingError("record", f"needs a .gif or .mp4 path, not {path.name}")
+    path = check_new_file(text, SUFFIXES, force, "record", "cartpole.gif")
     if path.suffix.lower() == ".mp4":
         check_video_extra()
-    if not path.parent.resolve().is_dir():
-        raise AcPlayError(f"cannot record to {path}: folder {path.parent} does not exist")
-    if (path.exists() or path.is_symlink()) and not force:
-        raise SettingError("force", f"is needed to replace {path}, which exists already")
-    check_writable(path.parent)
     return path
 
 
@@ -151,13 +140,3 @@ def check_video_extra() -> None:
     except (ImportError, RuntimeError):
         reason = f"writes .mp4 with the video extra, which is not installed: {VIDEO_EXTRA}"
         raise SettingError("record", reason) from None
-
-
-def check_writable(folder: Path) -> None:
-    """Create and remove a file in `folder`: the one check that also holds for root and read-only mounts."""
-    probe = folder / f".ac-play-probe-{secrets.token_hex(6)}"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        probe.unlink()
-    except OSError as exc:
-        raise AcPlayError(f"cannot record in folder {folder}: {exc.strerror or exc}") from None

@@ -115,6 +115,8 @@ class TimelineViewer(Viewer):
         if self.picked and index == line.index:
             return
         line.index, self.picked = index, True
+        if self.play.done:  # the episode on hold is counted among the finished: the fresh one is the next
+            self.episode += 1
         self.play.use(line.snapshot)
         self.label, self.source = line.header(), line.source()
         self.restart()
