@@ -268,6 +268,16 @@ def test_a_damaged_history_costs_the_timeline_not_the_window(display, trained_ru
     assert viewer.scene().label.startswith("training finished at episode")
 
 
+def test_another_runs_history_in_the_folder_costs_the_timeline_not_the_window(display, trained_run, tmp_path):
+    other = tmp_path / "other"
+    assert headless.run_headless(TrainConfig(episodes=40, seed=3, update="episode", hidden=8), out=other) == 0
+    (tmp_path / history.HISTORY_NAME).write_bytes((other / history.HISTORY_NAME).read_bytes())
+    _, feed, viewer = ended_window(history.load(trained_run).snapshots[-1], tmp_path)
+    assert viewer.timeline is None and viewer.running
+    assert "no timeline: the folder's history is another run's" in viewer.scene().source
+    viewer.run(frames=viewer.frames + 3, on_frame=feed.on_frame)  # and it plays on
+
+
 def test_the_window_process_plays_on_after_training_until_it_is_closed(window, bundled_snapshot):
     window.send(at_episode(bundled_snapshot, 30))
     window.finish(at_episode(bundled_snapshot, 40), None)

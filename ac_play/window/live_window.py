@@ -148,7 +148,11 @@ class Feed:
         except AcPlayError as exc:  # a damaged history costs the timeline, never the window
             self.run_dir, self.timeline_note = None, f" · no timeline: {exc}"
             return
-        if run.episodes[-1] >= self.ending.final.episode:
+        final = self.ending.final
+        if run.config.env_id != final.config.env_id or run.snapshots[-1].agent.hidden != final.agent.hidden:
+            # another run's history put in the folder: its weights would not fit this env's window
+            self.run_dir, self.timeline_note = None, " · no timeline: the folder's history is another run's"
+        elif run.episodes[-1] >= final.episode:
             viewer.offer(run)
 
     def on_frame(self, viewer: TimelineViewer) -> None:
