@@ -25,6 +25,8 @@ MIN_POINTS = 100
 SPARK_POINTS = 120
 """The newest values a sparkline keeps."""
 SPARK_BARS = "▁▂▃▄▅▆▇█"
+SPARKS = {"actor_loss": "actor", "critic_loss": "critic", "entropy": "entropy", "mean_value": "value"}
+"""The statistics of each update under the return chart: EpisodeStats field -> title."""
 
 
 def thin(values: Sequence, limit: int) -> list:
@@ -217,3 +219,24 @@ class MetricSpark(Horizontal):
         # fixed width: without layout=False every redraw reflowed and repainted the whole screen, which
         # cost training a fifth of its speed (the UI's thread holds the interpreter meanwhile)
         self.query_one(".spark-value", Label).update(f"{self.values[-1]:+.3g}" if self.values else "–", layout=False)
+
+
+class SparkGrid(Horizontal):
+    """The per-update sparklines under the return chart, two by two."""
+
+    def compose(self) -> ComposeResult:
+        for key, title in SPARKS.items():
+            yield MetricSpark(title, id=f"spark-{key}")
+
+    def add(self, stats) -> None:
+        """The newest update's values (`stats` is its last EpisodeStats)."""
+        for key in SPARKS:
+            self.query_one(f"#spark-{key}", MetricSpark).add(getattr(stats, key))
+
+    def show(self) -> None:
+        for spark in self.query(MetricSpark):
+            spark.show()
+
+    def clear(self) -> None:
+        for spark in self.query(MetricSpark):
+            spark.clear()
