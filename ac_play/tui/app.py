@@ -30,7 +30,7 @@ from ac_play.tui.messages import EpisodesTrained, TrainingEnded
 from ac_play.tui.session import TrainingSession
 from ac_play.tui.widgets import EventLog, SettingsPanel, StatsPanel, parse_setting
 
-POST_INTERVAL = 1 / 3
+POST_INTERVAL = 1 / 2
 """Seconds between messages from the training thread; stats and charts refresh together with each."""
 PAUSE_SETTLE = 0.5  # seconds a pause waits for the update in progress to show, if it never does
 MIN_SIZE = (80, 24)
@@ -235,7 +235,7 @@ class TrainApp(BackgroundJobs, App[Path | None]):
     def set_state(self, state: str) -> None:
         self.state = state
         self.query_one(StatsPanel).set_state(state)
-        self.query_one(CartPolePanel).running = state in ("training", "solved", "finished")
+        self.query_one(CartPolePanel).follow(state)
 
     @property
     def widgets_alive(self) -> bool:
