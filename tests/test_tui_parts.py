@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.scales import nice_ticks, tick_labels
 from ac_play.snapshot import Snapshot
+from ac_play.tui.bench import headless_seconds, tui_run
 from ac_play.tui.cartpole_text import BRAILLE_BASE, BrailleCanvas, draw_cartpole
 from ac_play.tui.charts import SPARK_BARS, buckets, spark_bars, thin
 from ac_play.tui.session import TrainingSession, load_history
@@ -196,6 +198,16 @@ def test_session_writes_the_same_run_folder_as_headless(tmp_path):
     assert {p.name for p in run.iterdir()} == {"config.json", "metrics.jsonl", "best.npz", "final.npz", "history.npz"}
     assert [json.loads(line)["episode"] for line in (run / "metrics.jsonl").open()] == [1, 2, 3, 4]
     assert checkpoint.load(final).meta["progress"]["episode"] == 4
+
+
+def test_bench_times_the_tui_on_the_same_work_as_headless_up_to_the_end_of_training(tmp_path):
+    config = dict(hidden=16, seed=1, episodes=30, envs=1)
+    _, steps = headless_seconds(TrainConfig(**config), tmp_path / "headless")
+    result = asyncio.run(tui_run(TrainConfig(**config), tmp_path / "tui", probe=False))
+    assert result["env_steps"] == steps
+    assert result["seconds"] > 0
+    episodes = [json.loads(line)["episode"] for line in (tmp_path / "tui" / "metrics.jsonl").open()]
+    assert episodes == list(range(1, 31))
 
 
 def test_the_tui_never_imports_pygame():
