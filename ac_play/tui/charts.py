@@ -81,22 +81,11 @@ def ansi_runs(line: str) -> Iterator[tuple[str, Style | None]]:
         yield line[start:], sgr_style(codes)
 
 
-def ansi_text(ansi: str) -> Text:
-    """plotext's coloured output as a rich Text: what Text.from_ansi makes of it, about 7 times
-    faster (a chart's picture is thousands of short runs of a handful of styles, each looked up once)."""
-    text = Text(end="\n")
-    for number, line in enumerate(ansi.split("\n")):
-        if number:
-            text.append("\n")
-        for run, style in ansi_runs(line):
-            text.append(run, style)
-    return text
-
-
 def ansi_strips(ansi: str, base: Style, width: int) -> list[Strip]:
     """plotext's coloured output as Textual's strips, one a line, `width` cells each, over `base`:
-    what rendering `ansi_text` would give, in a fifth of the time (the UI thread's time is taken
-    from training)."""
+    what rendering Text.from_ansi would give, many times faster (a chart's picture is thousands
+    of short runs of a handful of styles, each looked up once; the UI thread's time is taken from
+    training)."""
     return [Strip([Segment(run, base + style if style else base) for run, style in ansi_runs(line)])
             .adjust_cell_length(width, base) for line in ansi.removesuffix("\n").split("\n")]
 
