@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 from ac_play import checkpoint
 from ac_play.config import TrainConfig
 from ac_play.tui.app import TrainApp
-from ac_play.tui.cartpole_panel import CartPolePanel
+from ac_play.tui.cartpole_panel import FRAMES_PER_SECOND, TRAINING_FRAMES_PER_SECOND, CartPolePanel
 from ac_play.tui.charts import ReturnChart
 from ac_play.tui.session import TrainingSession
 from ac_play.tui.widgets import EventLog, StatsPanel
@@ -259,6 +259,23 @@ async def test_the_cartpole_drawing_spans_most_of_its_panel(tmp_path, size):
         panel = app.query_one(CartPolePanel)
         assert panel.size.height >= 4
         assert drawn_rows(panel) >= 0.75 * panel.size.height, (drawn_rows(panel), panel.size)
+
+
+@pilot_test
+async def test_the_cartpole_plays_at_fewer_frames_while_training_and_at_full_rate_after(tmp_path):
+    app = make_app(tmp_path, episodes=200)  # a second or two of training, at least the 0.05 s press waits
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(CartPolePanel)
+        await press(app, "space")
+        assert app.state == "training"
+        assert panel.frames_per_second == TRAINING_FRAMES_PER_SECOND < FRAMES_PER_SECOND
+        title = panel.border_title
+        await wait_for(pilot, lambda: panel.border_title != title)  # it plays while training
+        await wait_for(pilot, lambda: app.state == "finished")
+        assert panel.frames_per_second == FRAMES_PER_SECOND
+        title = panel.border_title
+        await wait_for(pilot, lambda: panel.border_title != title)  # and after, the newest policy
+        await pilot.press("q")
 
 
 @pilot_test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from ac_play.config import TrainConfig
 from ac_play.errors import AcPlayError
 from ac_play.scales import nice_ticks, tick_labels
 from ac_play.snapshot import Snapshot
+from ac_play.tui.bench import headless_seconds, tui_run
 from ac_play.tui.cartpole_text import BRAILLE_BASE, BrailleCanvas, draw_cartpole
 from ac_play.tui.charts import SPARK_BARS, buckets, spark_bars, thin
 from ac_play.tui.session import TrainingSession, load_history
@@ -198,6 +200,16 @@ def test_session_writes_the_same_run_folder_as_headless(tmp_path):
     assert checkpoint.load(final).meta["progress"]["episode"] == 4
 
 
+def test_bench_times_the_tui_on_the_same_work_as_headless_up_to_the_end_of_training(tmp_path):
+    config = dict(hidden=16, seed=1, episodes=30, envs=1)
+    _, steps = headless_seconds(TrainConfig(**config), tmp_path / "headless")
+    result = asyncio.run(tui_run(TrainConfig(**config), tmp_path / "tui", probe=False))
+    assert result["env_steps"] == steps
+    assert result["seconds"] > 0
+    episodes = [json.loads(line)["episode"] for line in (tmp_path / "tui" / "metrics.jsonl").open()]
+    assert episodes == list(range(1, 31))
+
+
 def test_the_tui_never_imports_pygame():
     code = "import sys, ac_play.tui.app, ac_play.tui.bench; print('pygame' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -206,9 +218,11 @@ def test_the_tui_never_imports_pygame():
 
 def test_the_return_chart_reads_plotext_colours_as_rich_does():
     from plotext._figure import _figure_class
+    from rich.console import Console
+    from rich.style import Style
     from rich.text import Text
 
-    from ac_play.tui.charts import ansi_text
+    from ac_play.tui.charts import ansi_strips
 
     figure = _figure_class()
     figure.plotsize(60, 16)
@@ -216,7 +230,12 @@ def test_the_return_chart_reads_plotext_colours_as_rich_does():
     figure.plot(list(range(50)), [i / 2 for i in range(50)], marker="braille", color="green")
     figure.hline(20, "red")
     output = figure.build()
-    expected, drawn = Text.from_ansi(output), ansi_text(output)
+    base = Style(bgcolor="black")
+    expected = Text.from_ansi(output)
     assert len(expected.spans) > 20  # colours of all three series and the axes
-    assert drawn.plain == expected.plain
-    assert [(s.start, s.end, s.style) for s in drawn.spans] == [(s.start, s.end, s.style) for s in expected.spans]
+    lines = expected.split("\n")
+    rendered = [[(s.text, base + s.style if s.style else base) for s in line.render(Console())] for line in lines]
+    strips = ansi_strips(output, base, 60)
+    assert len(strips) == len(rendered) == 16
+    assert all(strip.cell_length == 60 for strip in strips)
+    assert [[(s.text, s.style) for s in strip] for strip in strips] == rendered

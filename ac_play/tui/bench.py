@@ -27,6 +27,12 @@ from ac_play.tui.widgets import StatsPanel
 EPISODES = 300
 SIZE = (120, 40)
 POLL = 0.002
+"""Seconds between looks while timing a pause: the latency is a few milliseconds."""
+WATCH_POLL = 0.05
+"""Seconds between looks while training runs flat out. Every look wakes the UI thread, which
+then takes the interpreter from the training thread: at POLL the bench itself would wake it
+some 350 times a second, a cost no user's TUI has."""
+TIMEOUT = 120.0
 
 
 def headless_seconds(config: TrainConfig, out: Path) -> tuple[float, int]:
@@ -42,13 +48,13 @@ def headless_seconds(config: TrainConfig, out: Path) -> tuple[float, int]:
     return seconds, trainer.progress.env_steps
 
 
-async def until(condition, timeout: float = 120.0) -> float:
+async def until(condition, poll: float = POLL) -> float:
     """Poll until condition() holds; the time it took."""
     started = time.perf_counter()
     while not condition():
-        if time.perf_counter() - started > timeout:
+        if time.perf_counter() - started > TIMEOUT:
             raise TimeoutError("the TUI did not get there in time")
-        await asyncio.sleep(POLL)
+        await asyncio.sleep(poll)
     return time.perf_counter() - started
 
 
@@ -85,12 +91,15 @@ async def tui_run(config: TrainConfig, out: Path, probe: bool) -> dict:
         await press(app, "space", " ")
         paused_for = 0.0
         if probe:
-            await until(lambda: session.trainer.progress.episode >= EPISODES // 3)
+            await until(lambda: session.trainer.progress.episode >= EPISODES // 3, WATCH_POLL)
             probe_start = time.perf_counter()
             result["shown"], result["halted"] = await pause_latency(app)
             paused_for = time.perf_counter() - probe_start - result["halted"]
-        await until(lambda: app.state in ("finished", "solved", "error"))
+        # the training thread's end, waited for in a thread of its own: no polling meanwhile
+        if not await asyncio.to_thread(session.idle.wait, TIMEOUT):
+            raise TimeoutError("the TUI did not finish training in time")
         result["seconds"] = time.perf_counter() - started - paused_for
+        await until(lambda: app.state in ("finished", "solved", "error"), WATCH_POLL)
         result["env_steps"] = session.trainer.progress.env_steps
         await pilot.press("q")
     return result

@@ -19,6 +19,9 @@ from ac_play.tui.cartpole_text import draw_cartpole
 
 FRAMES_PER_SECOND = 12
 """Slower than the env's 50 Hz: easy on the eye and on the training thread's share of the CPU."""
+TRAINING_FRAMES_PER_SECOND = 8
+"""While training runs: each frame costs the UI thread about 3 ms, all of it holding the
+interpreter the training thread needs (the counters and charts are what one watches then)."""
 
 
 class CartPolePanel(Widget):
@@ -41,19 +44,29 @@ class CartPolePanel(Widget):
         self.policy = snapshot()
         self.steps = 0
         self.running = False
+        self.frames_per_second = FRAMES_PER_SECOND
         self.rows: list[str] = []
         self.colour = "bold"
         self.line_style = Style()
 
     def on_mount(self) -> None:
         self.show_frame()
-        self.set_interval(1 / FRAMES_PER_SECOND, self.advance)
+        self.frames = self.set_interval(1 / self.frames_per_second, self.advance)
 
     def on_resize(self) -> None:
         self.show_frame()  # the drawing is sized to the panel
 
     def on_unmount(self) -> None:
         self.env.close()
+
+    def follow(self, state: str) -> None:
+        """Play while the app trains or has trained, at fewer frames a second while it trains."""
+        self.running = state in ("training", "solved", "finished")
+        rate = TRAINING_FRAMES_PER_SECOND if state == "training" else FRAMES_PER_SECOND
+        if rate != self.frames_per_second:
+            self.frames_per_second = rate
+            self.frames.stop()
+            self.frames = self.set_interval(1 / rate, self.advance)
 
     def restart(self) -> None:
         """A new episode with the newest snapshot (after each fall, and after a reset)."""

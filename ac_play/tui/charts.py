@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import pairwise
 
@@ -25,6 +25,8 @@ MIN_POINTS = 100
 SPARK_POINTS = 120
 """The newest values a sparkline keeps."""
 SPARK_BARS = "▁▂▃▄▅▆▇█"
+SPARKS = {"actor_loss": "actor", "critic_loss": "critic", "entropy": "entropy", "mean_value": "value"}
+"""The statistics of each update under the return chart: EpisodeStats field -> title."""
 
 
 def thin(values: Sequence, limit: int) -> list:
@@ -67,22 +69,25 @@ def sgr_style(codes: str) -> Style | None:
     return spans[0].style if spans else None
 
 
-def ansi_text(ansi: str) -> Text:
-    """plotext's coloured output as a rich Text: what Text.from_ansi makes of it, about 7 times
-    faster (a chart's picture is thousands of short runs of a handful of styles, each looked up once)."""
-    text = Text(end="\n")
-    for number, line in enumerate(ansi.split("\n")):
-        if number:
-            text.append("\n")
-        codes, start = "", 0
-        for match in SGR.finditer(line):
-            if match.start() > start:
-                text.append(line[start:match.start()], sgr_style(codes))
-            codes = "" if match[1] in ("", "0") else codes + match[0]
-            start = match.end()
-        if start < len(line):
-            text.append(line[start:], sgr_style(codes))
-    return text
+def ansi_runs(line: str) -> Iterator[tuple[str, Style | None]]:
+    """One line of plotext's coloured output as runs of text, each with its style as rich reads it."""
+    codes, start = "", 0
+    for match in SGR.finditer(line):
+        if match.start() > start:
+            yield line[start:match.start()], sgr_style(codes)
+        codes = "" if match[1] in ("", "0") else codes + match[0]
+        start = match.end()
+    if start < len(line):
+        yield line[start:], sgr_style(codes)
+
+
+def ansi_strips(ansi: str, base: Style, width: int) -> list[Strip]:
+    """plotext's coloured output as Textual's strips, one a line, `width` cells each, over `base`:
+    what rendering Text.from_ansi would give, many times faster (a chart's picture is thousands
+    of short runs of a handful of styles, each looked up once; the UI thread's time is taken from
+    training)."""
+    return [Strip([Segment(run, base + style if style else base) for run, style in ansi_runs(line)])
+            .adjust_cell_length(width, base) for line in ansi.removesuffix("\n").split("\n")]
 
 
 def buckets(values: Sequence[float], width: int) -> list[float]:
@@ -157,13 +162,8 @@ class ReturnChart(PlotextPlot):
         # render(), Textual would convert the whole picture once more for every new version
         key = (self.size, self.version, self.app.theme)
         if key != self.drawn:
-            self.picture, self.drawn = self.strips(ansi_text(self.plotext_output())), key
+            self.picture, self.drawn = ansi_strips(self.plotext_output(), self.rich_style, self.size.width), key
         return self.picture[y] if y < len(self.picture) else Strip.blank(self.size.width, self.rich_style)
-
-    def strips(self, picture: Text) -> list[Strip]:
-        base, width, console = self.rich_style, self.size.width, self.app.console
-        return [Strip([Segment(s.text, base + s.style if s.style else base) for s in line.render(console)])
-                .adjust_cell_length(width, base) for line in picture.split("\n")]
 
     def plotext_output(self) -> str:
         """PlotextPlot.render's steps up to plotext's ANSI text, which it hands to the slow Text.from_ansi."""
@@ -217,3 +217,24 @@ class MetricSpark(Horizontal):
         # fixed width: without layout=False every redraw reflowed and repainted the whole screen, which
         # cost training a fifth of its speed (the UI's thread holds the interpreter meanwhile)
         self.query_one(".spark-value", Label).update(f"{self.values[-1]:+.3g}" if self.values else "–", layout=False)
+
+
+class SparkGrid(Horizontal):
+    """The per-update sparklines under the return chart, two by two."""
+
+    def compose(self) -> ComposeResult:
+        for key, title in SPARKS.items():
+            yield MetricSpark(title, id=f"spark-{key}")
+
+    def add(self, stats) -> None:
+        """The newest update's values (`stats` is its last EpisodeStats)."""
+        for key in SPARKS:
+            self.query_one(f"#spark-{key}", MetricSpark).add(getattr(stats, key))
+
+    def show(self) -> None:
+        for spark in self.query(MetricSpark):
+            spark.show()
+
+    def clear(self) -> None:
+        for spark in self.query(MetricSpark):
+            spark.clear()

@@ -92,6 +92,10 @@ class GradientPanel(Vertical):
             for row in self.rows:
                 row.add(getattr(episode, row.key))
 
+    def show(self) -> None:
+        for row in self.rows:
+            row.show()
+
 
 class ChartTabs(ContentSwitcher):
     """The return chart or the gradient panel, in the same place."""
@@ -107,8 +111,24 @@ class ChartTabs(ContentSwitcher):
         yield chart
         yield GradientPanel(self.config, id="gradients")
 
+    def add(self, stats: list[EpisodeStats]) -> None:
+        chart = self.query_one(ReturnChart)
+        for episode in stats:
+            chart.add(episode.episode, episode.episode_return, episode.running_reward)
+        self.query_one(GradientPanel).add(stats)
+
+    def show(self) -> None:
+        """Draw what was added since the last time (only the tab in view draws anything)."""
+        self.query_one(ReturnChart).replot()
+        self.query_one(GradientPanel).show()
+
+    def clear(self) -> None:
+        """A new run: nothing in the return chart nor in the gradient rows."""
+        self.query_one(ReturnChart).clear()
+        for row in self.query_one(GradientPanel).rows:
+            row.clear()
+
     def toggle(self) -> None:
         self.current = "gradients" if self.current == "returns" else "returns"
         if self.current == "gradients":
-            for row in self.query_one(GradientPanel).rows:
-                row.show()
+            self.query_one(GradientPanel).show()

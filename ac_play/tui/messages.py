@@ -11,7 +11,7 @@ from ac_play.training import EpisodeStats
 
 @dataclass
 class EpisodesTrained(Message):
-    """Episodes finished since the last message (about three messages a second at most)."""
+    """Episodes finished since the last message (about two messages a second at most)."""
 
     stats: list[EpisodeStats]
     session: object
