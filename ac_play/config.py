@@ -66,8 +66,6 @@ class TrainConfig:
     """Gradients are rescaled when their global norm exceeds this (0 turns it off)."""
     optimizer: str = "adam"
     """"adam" or "sgd"."""
-    scale_obs: bool = True
-    """Scale each input to [-1, 1] by the bounds the env declares, where it declares all (`envs.make_env`)."""
     init: str = "small-actor"
     """Initial weights: "small-actor" (near-uniform first policy) or "notebook"."""
     loss_reduction: str = "mean"
@@ -113,7 +111,6 @@ class TrainConfig:
             ("epochs", self.epochs >= 1, f"must be at least 1, not {self.epochs}"),
             ("minibatches", self.minibatches >= 1, f"must be at least 1, not {self.minibatches}"),
             ("clip", 0 < self.clip < 1, f"must be in (0, 1), not {self.clip}"),
-            ("scale_obs", isinstance(self.scale_obs, bool), f"must be true or false, not {self.scale_obs!r}"),
         ]
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
@@ -131,12 +128,10 @@ class TrainConfig:
         """Build from a dict (config.json, checkpoint metadata), ignoring unknown keys.
 
         A file that names no update was written before the rollout update existed: its run
-        learned with the episode update, and resuming it carries on with that. Likewise one
-        without scale_obs learned from the env's raw observations, and plays with them.
+        learned with the episode update, and resuming it carries on with that.
         """
         known = {f.name for f in dataclasses.fields(cls)}
-        old_defaults = {"update": "episode", "scale_obs": False}
-        return cls(**{**old_defaults, **{k: v for k, v in values.items() if k in known}})
+        return cls(**{"update": "episode", **{k: v for k, v in values.items() if k in known}})
 
 
 ROLLOUT_BATCH = 1024

@@ -94,46 +94,10 @@ def registered_env_info(env_id: str) -> EnvInfo:
     return env_info(env_id)
 
 
-def input_scaling(space: gym.spaces.Box) -> tuple[np.ndarray, np.ndarray] | None:
-    """(centre, half_width) [D] mapping each input from its declared [low, high] to [-1, 1].
-
-    None unless every bound is finite: CartPole declares no bound on its velocities, and a
-    guessed one would only rescale it arbitrarily, so an env like it is left as it is.
-    """
-    low, high = space.low.astype(np.float64), space.high.astype(np.float64)
-    if not (np.isfinite(low).all() and np.isfinite(high).all() and (high > low).all()):
-        return None
-    return (high + low) / 2, (high - low) / 2
-
-
-def scale_inputs(env: gym.Env) -> gym.Env:
-    """env with observations in [-1, 1] where its space bounds them all (else env itself).
-
-    Acrobot's cos and sin lie in [-1, 1] but its angular velocities reach 4 pi and 9 pi: unscaled,
-    they dominate the first layer's pre-activations from the start.
-    """
-    scaling = input_scaling(env.observation_space)
-    if scaling is None:
-        return env
-    centre, half_width = scaling
-    space = gym.spaces.Box(-1.0, 1.0, env.observation_space.shape, np.float32)
-    return gym.wrappers.TransformObservation(
-        env, lambda obs: ((obs - centre) / half_width).astype(np.float32), space
-    )
-
-
-def make_env(env_id: str, scale_obs: bool = False) -> gym.Env:
-    """One env as the agent sees it: inputs scaled to [-1, 1] where `scale_obs` and the env allow."""
-    env = gym.make(env_id)
-    return scale_inputs(env) if scale_obs else env
-
-
-def make_vector_env(env_id: str, num_envs: int, scale_obs: bool = False) -> gym.vector.VectorEnv:
-    """gymnasium's own NumPy-vectorised CartPole where there is one, else N envs in step (as `make_env`)."""
-    if is_cartpole(env_id):
-        return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
-    wrappers = [scale_inputs] if scale_obs else None
-    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync", wrappers=wrappers)
+def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """gymnasium's own NumPy-vectorised CartPole where there is one, else N envs in step."""
+    mode = "vector_entry_point" if is_cartpole(env_id) else "sync"
+    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
 
 
 class UniformStream:
@@ -153,8 +117,8 @@ class UniformStream:
 class SingleRunner:
     """Plays one episode at a time on a plain gymnasium env (the notebook's setting)."""
 
-    def __init__(self, env_id: str, seed: int, rng: np.random.Generator, scale_obs: bool = False):
-        self.env = make_env(env_id, scale_obs)
+    def __init__(self, env_id: str, seed: int, rng: np.random.Generator):
+        self.env = gym.make(env_id)
         self.seed: int | None = seed
         self.uniforms = UniformStream(rng)
         capacity = self.env.spec.max_episode_steps or 1000
@@ -202,8 +166,8 @@ class VectorRunner:
     soon as `count` episodes have finished, so no env ever idles waiting for the others.
     """
 
-    def __init__(self, env_id: str, num_envs: int, seed: int, rng: np.random.Generator, scale_obs: bool = False):
-        self.env = make_vector_env(env_id, num_envs, scale_obs)
+    def __init__(self, env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
+        self.env = make_vector_env(env_id, num_envs)
         self.rng = rng
         self.num_envs = num_envs
         self.obs, _ = self.env.reset(seed=seed)
@@ -281,8 +245,8 @@ class Rollout:
 class RolloutRunner:
     """Plays a fixed number of steps on N envs at a time, episodes carrying on across calls."""
 
-    def __init__(self, env_id: str, num_envs: int, seed: int, rng: np.random.Generator, scale_obs: bool = False):
-        self.env = make_vector_env(env_id, num_envs, scale_obs)
+    def __init__(self, env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
+        self.env = make_vector_env(env_id, num_envs)
         self.rng = rng
         self.obs, _ = self.env.reset(seed=seed)
         self.resetting = np.zeros(num_envs, dtype=bool)
@@ -325,8 +289,8 @@ class SingleRolloutRunner:
     episode's last step comes one invalid row holding the final observation, then the reset.
     """
 
-    def __init__(self, env_id: str, seed: int, rng: np.random.Generator, scale_obs: bool = False):
-        self.env = make_env(env_id, scale_obs)
+    def __init__(self, env_id: str, seed: int, rng: np.random.Generator):
+        self.env = gym.make(env_id)
         self.uniforms = UniformStream(rng)
         self.obs = self.env.reset(seed=seed)[0]
         self.resetting = False
@@ -370,15 +334,15 @@ class SingleRolloutRunner:
         self.env.close()
 
 
-def make_rollout_runner(env_id: str, num_envs: int, seed: int, rng: np.random.Generator, scale_obs: bool = False):
+def make_rollout_runner(env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
     """The lean single-env rollout runner for one env, the vector one for more."""
     if num_envs == 1:
-        return SingleRolloutRunner(env_id, seed, rng, scale_obs)
-    return RolloutRunner(env_id, num_envs, seed, rng, scale_obs)
+        return SingleRolloutRunner(env_id, seed, rng)
+    return RolloutRunner(env_id, num_envs, seed, rng)
 
 
-def make_runner(env_id: str, num_envs: int, seed: int, rng: np.random.Generator, scale_obs: bool = False):
+def make_runner(env_id: str, num_envs: int, seed: int, rng: np.random.Generator):
     """The lean single-env runner for one env, the streaming vector runner for more."""
     if num_envs == 1:
-        return SingleRunner(env_id, seed, rng, scale_obs)
-    return VectorRunner(env_id, num_envs, seed, rng, scale_obs)
+        return SingleRunner(env_id, seed, rng)
+    return VectorRunner(env_id, num_envs, seed, rng)

@@ -10,18 +10,14 @@ from ac_play import checkpoint
 from ac_play.agent import ActorCritic
 from ac_play.envs import env_info, make_runner
 from ac_play.errors import printable
-from ac_play.snapshot import Snapshot
 
 
-def evaluate(
-    agent: ActorCritic, env_id: str, episodes: int, greedy: bool = True, seed: int = 0, scale_obs: bool = False
-) -> np.ndarray:
-    """The return of each of `episodes` episodes played by `agent` (no learning), on inputs as it learned
-    them (`scale_obs`, its config's)."""
+def evaluate(agent: ActorCritic, env_id: str, episodes: int, greedy: bool = True, seed: int = 0) -> np.ndarray:
+    """The return of each of `episodes` episodes played by `agent` (no learning)."""
     info = env_info(env_id)
     if (agent.obs_dim, agent.n_actions) != (info.obs_dim, info.n_actions):
         raise checkpoint.CheckpointError(f"the agent does not fit {env_id}")
-    runner = make_runner(env_id, 1, seed, np.random.default_rng(seed), scale_obs)
+    runner = make_runner(env_id, 1, seed, np.random.default_rng(seed))
     try:
         with np.errstate(all="ignore"):  # a wildly trained agent may overflow; its score says so
             played = runner.play(agent, episodes, greedy=greedy)
@@ -33,9 +29,7 @@ def evaluate(
 def run_eval(path: str | None, episodes: int = 100, greedy: bool = True, seed: int = 0, json_out: bool = False) -> int:
     """`ac-play eval`: the checkpoint at `path` (the bundled agent when None), scored and printed."""
     ckpt = checkpoint.load_or_bundled(path)
-    # a checkpoint written before scale_obs existed learned from raw inputs (`TrainConfig.from_dict`)
-    scale_obs = Snapshot.from_checkpoint(ckpt).config.scale_obs
-    returns = evaluate(ckpt.agent, ckpt.env_id, episodes, greedy, seed, scale_obs)
+    returns = evaluate(ckpt.agent, ckpt.env_id, episodes, greedy, seed)
     summary = {
         "checkpoint": str(ckpt.path),
         "env_id": ckpt.env_id,

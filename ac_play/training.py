@@ -258,7 +258,7 @@ class Trainer:
             rng = np.random.default_rng([self.config.seed, self.progress.episode])
             self._shuffle = np.random.default_rng([self.config.seed, self.progress.episode, 1])
             runner = make_rollout_runner if self.config.update == "rollout" else make_runner
-            self._runner = runner(self.config.env_id, self.config.envs, env_seed, rng, self.config.scale_obs)
+            self._runner = runner(self.config.env_id, self.config.envs, env_seed, rng)
         return self._runner
 
     def _play(self) -> list[Episode]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import gymnasium as gym
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
@@ -12,7 +13,6 @@ from textual.widget import Widget
 
 from ac_play.agent import choose
 from ac_play.cartpole import ACTION_ARROWS, Track, is_cartpole
-from ac_play.envs import make_env
 from ac_play.returns import ValueScale
 from ac_play.snapshot import Snapshot
 from ac_play.tui.cartpole_text import draw_cartpole
@@ -33,7 +33,7 @@ class CartPolePanel(Widget):
         super().__init__(**kwargs)
         self.env_id = env_id
         self.snapshot = snapshot
-        self.env = make_env(env_id, snapshot().config.scale_obs)  # the inputs as the agent learned them
+        self.env = gym.make(env_id)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.track = Track.from_env(self.env) if is_cartpole(env_id) else None

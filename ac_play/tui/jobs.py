@@ -37,9 +37,7 @@ class BackgroundJobs:
 
     @work(thread=True, group="evaluate")
     def evaluate_policy(self, snapshot: Snapshot) -> None:
-        returns = evaluate(
-            snapshot.agent, snapshot.config.env_id, EVAL_EPISODES, greedy=True, scale_obs=snapshot.config.scale_obs
-        )
+        returns = evaluate(snapshot.agent, snapshot.config.env_id, EVAL_EPISODES, greedy=True)
         self.post_message(EvaluationDone(snapshot.progress.episode, float(returns.mean()), float(returns.std()),
                                          float(returns.min()), float(returns.max()), len(returns)))
 

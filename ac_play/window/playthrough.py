@@ -5,10 +5,10 @@ No pygame here: the viewer and the live window drive it a step at a time and dra
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from ac_play.agent import choose
-from ac_play.envs import make_env
 from ac_play.returns import ValueScale
 from ac_play.snapshot import Snapshot
 
@@ -21,8 +21,7 @@ class Playthrough:
     """The env, the agent, and the current episode's history."""
 
     def __init__(self, snapshot: Snapshot, seed: int = 0, greedy: bool = True):
-        # the inputs as the agent learned them; every snapshot of one run shares its scale_obs
-        self.env = make_env(snapshot.config.env_id, snapshot.config.scale_obs)
+        self.env = gym.make(snapshot.config.env_id)
         self.greedy = greedy
         self.rng = np.random.default_rng(seed)
         self.seed: int | None = seed
