@@ -12,11 +12,12 @@ from dataclasses import asdict
 import numpy as np
 import pygame
 import pytest
+from test_human import post_key, pump, start_round
 
 from ac_play import history
 from ac_play.errors import AcPlayError
 from ac_play.window import draw, human_screens, scores
-from ac_play.window.human import COUNTDOWN_MS, Game, make_game
+from ac_play.window.human import Game, make_game
 from ac_play.window.human_screens import STATUS_HEIGHT, draw_game, stage_line, window_size
 from ac_play.window.ladder import STAGE_FRACTIONS, Ladder, beats, stage_indices
 
@@ -46,23 +47,6 @@ def run_dir(tmp_path, bundled_run):
 
 def ladder_game(seed: int = 5) -> Game:
     return make_game(None, seed=seed, name="ada", ladder=True)
-
-
-def post_key(key: int, down: bool = True) -> None:
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN if down else pygame.KEYUP, key=key))
-
-
-def pump(game: Game) -> None:
-    for event in pygame.event.get():
-        game.handle_event(event)
-
-
-def start_round(game: Game) -> None:
-    post_key(pygame.K_RETURN)
-    pump(game)
-    assert game.state == "countdown"
-    game.update(COUNTDOWN_MS)
-    assert game.state == "playing"
 
 
 def balance(game: Game, most_steps: int = 600) -> None:
