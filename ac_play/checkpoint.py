@@ -125,9 +125,10 @@ def _check_regular_file(path: Path) -> None:
         raise CheckpointError(f"{path} is {files.kind_of(status.st_mode)}, not a checkpoint")
 
 
-def _read_meta(archive: npz.Archive) -> dict:
+def read_json_meta(archive: npz.Archive, kind: str = "checkpoint") -> dict:
+    """The "meta" member's JSON object, read within META_LIMIT bytes (a checkpoint's or a history's)."""
     if "meta" not in archive.members:
-        raise AcPlayError("it has no metadata, so it is not an ac-play checkpoint")
+        raise AcPlayError(f"it has no metadata, so it is not an ac-play {kind}")
     try:
         meta = json.loads(str(archive.read("meta", (), "U", max_bytes=META_LIMIT)))
     except (ValueError, SystemError) as exc:  # SystemError: a code point past U+10FFFF
@@ -136,6 +137,11 @@ def _read_meta(archive: npz.Archive) -> dict:
         raise AcPlayError("metadata is nested too deeply") from None
     if not isinstance(meta, dict):
         raise AcPlayError("metadata must be a JSON object")
+    return meta
+
+
+def _read_meta(archive: npz.Archive) -> dict:
+    meta = read_json_meta(archive)
     if meta.get("format_version") != FORMAT_VERSION or not schema.is_int(meta.get("format_version")):
         version = meta.get("format_version")
         raise AcPlayError(f"checkpoint format {version!r} is not supported (this ac-play reads {FORMAT_VERSION})")
@@ -206,12 +212,12 @@ def check_compatible(checkpoint: Checkpoint, env_id: str, hidden: int | None = N
         )
 
 
-def bundled_path() -> Path:
-    """The bundled CartPole-v1 agent: inside the installed package, or in a source checkout."""
-    packaged = resources.files("ac_play") / "assets" / BUNDLED_NAME
+def bundled_path(name: str = BUNDLED_NAME) -> Path:
+    """A bundled file (by default the CartPole-v1 agent): inside the installed package, or in a source checkout."""
+    packaged = resources.files("ac_play") / "assets" / name
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "assets" / BUNDLED_NAME
+    return Path(__file__).resolve().parent.parent / "assets" / name
 
 
 def load_or_bundled(path: str | Path | None) -> Checkpoint:

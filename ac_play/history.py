@@ -18,7 +18,6 @@ import bisect
 import json
 import stat
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -258,11 +257,8 @@ def file_in(path: str | Path) -> Path:
 
 
 def bundled_path() -> Path:
-    """The bundled agent's history: inside the installed package, or in a source checkout."""
-    packaged = resources.files("ac_play") / "assets" / BUNDLED_NAME
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "assets" / BUNDLED_NAME
+    """The bundled agent's history."""
+    return checkpoint.bundled_path(BUNDLED_NAME)
 
 
 def load_or_bundled(path: str | Path | None) -> History:
@@ -304,15 +300,8 @@ def _check_regular_file(path: Path, given: Path) -> None:
 
 
 def _read_meta(archive: npz.Archive) -> dict:
-    if "meta" not in archive.members:
-        raise AcPlayError("it has no metadata, so it is not an ac-play history")
-    try:
-        meta = json.loads(str(archive.read("meta", (), "U", max_bytes=checkpoint.META_LIMIT)))
-    except (ValueError, SystemError) as exc:
-        raise AcPlayError(f"metadata is not valid JSON ({getattr(exc, 'msg', exc)})") from None
-    except RecursionError:
-        raise AcPlayError("metadata is nested too deeply") from None
-    if not isinstance(meta, dict) or meta.get("kind") != "history":
+    meta = checkpoint.read_json_meta(archive, "history")
+    if meta.get("kind") != "history":
         raise AcPlayError("its metadata does not describe a history (a checkpoint is played with `watch FILE`)")
     if meta.get("format_version") != FORMAT_VERSION or not schema.is_int(meta.get("format_version")):
         raise AcPlayError(f"history format {meta.get('format_version')!r} is not supported (this ac-play reads 1)")
