@@ -175,6 +175,11 @@ def test_the_last_episode_s_advantages_stay_while_the_next_plays(viewer):
     assert shown.advantages_of_last and np.array_equal(shown.advantages, finished)
 
 
+def test_before_any_episode_ended_the_advantage_chart_claims_no_last_episode(viewer):
+    shown = viewer.explainer.explain(viewer.play)
+    assert shown.advantages is None and not shown.advantages_of_last
+
+
 def test_gradients_are_computed_once_per_state_however_often_it_is_drawn(viewer):
     first = viewer.explainer.explain(viewer.play)
     again = viewer.explainer.explain(viewer.play)

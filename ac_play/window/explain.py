@@ -123,7 +123,8 @@ class Explainer:
             self.advantages = np.asarray(play.returns_to_go, dtype=float) - values  # one V per step taken
         return Explanation(
             self.names, self.saliency, self.saliency_max, self.hidden, self.hidden_max, self.ever_fired.copy(),
-            self.advantages if play.done else self.last_advantages, advantages_of_last=not play.done,
+            self.advantages if play.done else self.last_advantages,
+            advantages_of_last=not play.done and self.last_advantages is not None,
         )
 
 
