@@ -202,6 +202,21 @@ def test_x_toggles_explain_mode_and_the_frame_with_it(display, bundled_snapshot)
     play.close()
 
 
+def test_turned_on_mid_episode_it_counts_every_state_played_while_it_was_off(display, bundled_snapshot):
+    explained = []
+    for on in (True, False):
+        play = Playthrough(bundled_snapshot, seed=3)
+        viewer = Viewer(play, "cartpole-v1.npz", explain=on)
+        let_time_pass(viewer, 1.0)
+        viewer.explainer.on = True
+        explained.append(viewer.explainer.explain(viewer.play))
+        play.close()
+    always, later = explained
+    np.testing.assert_array_equal(later.ever_fired, always.ever_fired)
+    np.testing.assert_allclose(later.saliency, always.saliency, rtol=1e-12)  # one batch, or a row at a time
+    assert later.saliency_max == pytest.approx(always.saliency_max, rel=1e-12)
+
+
 def test_watch_explain_starts_in_explain_mode(cli, tmp_path):
     gif = tmp_path / "explained.gif"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}

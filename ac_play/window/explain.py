@@ -93,6 +93,7 @@ class Explainer:
         # Playthrough.reset starts a new rewards list: that list stands for the episode
         self._episode = play.rewards
         self._key = None
+        self._pending: list[tuple[np.ndarray, int]] = []
         self.saliency_max = 0.0
         self.hidden_max = 0.0
         self.ever_fired = np.zeros(play.agent.hidden, dtype=bool)
@@ -101,23 +102,38 @@ class Explainer:
         self.advantages = None
 
     def observe(self, play) -> None:
-        """Take in the state the agent acts on now; a state already seen costs nothing."""
+        """Take in the state the agent acts on now; a state already seen costs nothing.
+
+        With the mode off, the state is only kept: its gradients are worked out, all at once, when
+        the mode is turned on, so plain watching pays nothing per step and the dead units still
+        count every state of the episode.
+        """
         if play.rewards is not self._episode or len(self.ever_fired) != play.agent.hidden:
             self._start(play)
         key = (id(play.agent), play.action, play.obs.tobytes())
         if key == self._key:
             return
         self._key = key
-        grads = input_gradients(play.agent, play.obs[None].astype(float), np.array([play.action]))
-        self.saliency = grads.logit_diff[0] * self.scales
-        self.hidden = grads.hidden[0]
-        self.ever_fired |= self.hidden > 0
-        self.saliency_max = max(self.saliency_max, float(np.abs(self.saliency).max()))
-        self.hidden_max = max(self.hidden_max, float(self.hidden.max()))
+        self._pending.append((play.obs.astype(float), play.action))
+        if self.on:
+            self._take_in(play.agent)
+
+    def _take_in(self, agent) -> None:
+        """The kept states' gradients in one batch; the last of them is the state shown."""
+        obs = np.array([state for state, _ in self._pending])
+        grads = input_gradients(agent, obs, np.array([action for _, action in self._pending]))
+        self._pending.clear()
+        saliency = grads.logit_diff * self.scales
+        self.saliency, self.hidden = saliency[-1], grads.hidden[-1]
+        self.ever_fired |= (grads.hidden > 0).any(axis=0)
+        self.saliency_max = max(self.saliency_max, float(np.abs(saliency).max()))
+        self.hidden_max = max(self.hidden_max, float(grads.hidden.max()))
 
     def explain(self, play) -> Explanation:
         """The panels' numbers for the playthrough as it is now."""
         self.observe(play)
+        if self._pending:  # turned on since these states were played
+            self._take_in(play.agent)
         if play.done and self.advantages is None:
             values = np.asarray(play.values, dtype=float)
             self.advantages = np.asarray(play.returns_to_go, dtype=float) - values  # one V per step taken
