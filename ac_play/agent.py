@@ -25,6 +25,9 @@ import numpy as np
 from ac_play.learning_stats import dead_fraction
 from ac_play.params import PARAM_NAMES, FlatParams, layer_views, param_shapes
 
+COMPUTE_DTYPE = np.float32
+"""What the rollout update plays and learns in (see `ActorCritic.layers_for`); parameters stay float64."""
+
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """logits [B, A] -> log-probabilities [B, A], via log-sum-exp so nothing overflows."""
@@ -111,14 +114,27 @@ class ActorCritic:
             self._pack()
         return self._layers
 
+    def layers_for(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`layers`, in float32 copies for float32 observations, else the float64 parameters themselves.
+
+        The rollout update plays and learns in float32 (COMPUTE_DTYPE): products of float32 arrays
+        take half the time of float64 ones, and a mixed product would be done in float64. The
+        parameters, the optimiser and checkpoints stay float64; a copy of the layers is a
+        thousand numbers.
+        """
+        first, second = self.layers()
+        if obs.dtype == np.float32:
+            return first.astype(np.float32), second.astype(np.float32)
+        return first, second
+
     def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """obs [B, D] -> probs [B, A], values [B]."""
         _, _, logits, values = self._forward(np.atleast_2d(obs))
         return np.exp(log_softmax(logits)), values
 
-    def _forward(self, obs: np.ndarray):
-        """obs [B, D] -> z, h [B, H], logits [B, A], values [B] (views of one product)."""
-        first, second = self.layers()
+    def _forward(self, obs: np.ndarray, layers: tuple[np.ndarray, np.ndarray] | None = None):
+        """obs [B, D] -> z, h [B, H], logits [B, A], values [B] (views of one product), in obs's precision."""
+        first, second = layers or self.layers_for(obs)
         z = obs @ first[:-1]  # obs @ W1 + b1
         z += first[-1]
         h = np.maximum(z, 0.0)
@@ -206,7 +222,9 @@ class ActorCritic:
         obs = np.atleast_2d(obs)
         batch = len(obs)
         count = batch if REDUCTIONS[reduction] is np.mean else 1  # what each step's loss is divided by
-        z, h, logits, values = self._forward(obs)
+        first, second = self.layers_for(obs)
+        z, h, logits, values = self._forward(obs, (first, second))
+        active = z > 0
         logp = log_softmax(logits)
         probs = np.exp(logp)
         rows = np.arange(batch)
@@ -222,14 +240,13 @@ class ActorCritic:
         entropy_sum = float(entropy.sum())
         total = actor_loss - entropy_coef * entropy_sum / count + value_coef * critic_loss
         terms = LossTerms(total, actor_loss, critic_loss, entropy_sum / batch, float(values.sum()) / batch,
-                          dead_fraction(z > 0))
+                          dead_fraction(active))
 
         # backward: the forward's names in reverse order, d<name> = d loss / d <name>, each
         # layer's gradient written straight into one flat vector laid out as the parameters
-        first, second = self.layers()
-        grads = FlatParams.of(np.empty_like(self.params.flat), self.obs_dim, self.n_actions, self.hidden)
-        dfirst, dsecond = layer_views(grads.flat, self.obs_dim, self.n_actions, self.hidden)
-        dout = np.empty((batch, self.n_actions + 1))  # [dlogits | dvalues], as out = [logits | values]
+        flat = np.empty(self.params.flat.shape, dtype=h.dtype)
+        dfirst, dsecond = layer_views(flat, self.obs_dim, self.n_actions, self.hidden)
+        dout = np.empty((batch, self.n_actions + 1), dtype=h.dtype)  # [dlogits | dvalues], as out = [logits | values]
         dlogits, dvalues = dout[:, :-1], dout[:, -1]
         dlogp_chosen = weight * (-1.0 / count)  # actor: d actor_terms / d logp[a] = -weight
         # log-softmax: dlogits = onehot(a) * dlogp_a - probs * dlogp_a
@@ -243,9 +260,10 @@ class ActorCritic:
         np.matmul(h.T, dout, out=dsecond[:-1])  # out = h @ [Wa Wc] + [ba bc]
         dout.sum(axis=0, out=dsecond[-1])
         dh = dout @ second[:-1].T  # h feeds both heads: dlogits @ Wa.T + dvalues @ Wc.T in one product
-        dh *= z > 0  # relu: passes the gradient only where it was active
+        dh *= active  # relu: passes the gradient only where it was active
         np.matmul(obs.T, dh, out=dfirst[:-1])  # z = obs @ W1 + b1
         dh.sum(axis=0, out=dfirst[-1])
+        grads = FlatParams.of(flat.astype(np.float64, copy=False), self.obs_dim, self.n_actions, self.hidden)
         return terms, grads
 
 

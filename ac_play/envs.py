@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from ac_play.agent import ActorCritic
+from ac_play.agent import COMPUTE_DTYPE, ActorCritic
 from ac_play.cartpole import is_cartpole
 from ac_play.errors import AcPlayError
 
@@ -255,28 +255,39 @@ class RolloutRunner:
 
     def play(self, agent: ActorCritic, steps: int) -> Rollout:
         n = len(self.resetting)
-        obs = np.empty((steps + 1, n, self.obs.shape[1]))
+        obs = np.empty((steps + 1, n, self.obs.shape[1]), dtype=COMPUTE_DTYPE)
         actions = np.empty((steps, n), dtype=np.int64)
         rewards = np.empty((steps, n))
-        terminated, truncated, valid = (np.empty((steps, n), dtype=bool) for _ in range(3))
-        finished = []
-        played = 0
+        terminated, truncated = np.empty((steps, n), dtype=bool), np.empty((steps, n), dtype=bool)
+        # only what must happen step by step is in the loop; the rest is worked out below for all steps at once
         for t in range(steps):
             obs[t] = self.obs
             actions[t] = agent.act(self.obs, self.rng)
-            valid[t] = live = ~self.resetting
             self.obs, rewards[t], terminated[t], truncated[t], _ = self.env.step(actions[t])
-            played += int(live.sum())
-            self.returns += rewards[t] * live
-            self.lengths += live
-            self.resetting = (terminated[t] | truncated[t]) & live
-            if not self.resetting.any():
-                continue
-            for i in np.flatnonzero(self.resetting):
-                finished.append((float(self.returns[i]), int(self.lengths[i]), played))
-                self.returns[i], self.lengths[i] = 0.0, 0
         obs[steps] = self.obs
+        ended = terminated | truncated
+        valid = np.empty((steps, n), dtype=bool)
+        # next-step autoreset: the step after an episode's end only resets its env (and ends nothing)
+        valid[0], valid[1:] = ~self.resetting, ~ended[:-1]
+        ended &= valid
+        self.resetting = ended[-1]
+        finished = self._episodes_ended(rewards, valid, ended)
         return Rollout(obs, actions, rewards, terminated, truncated, valid, finished)
+
+    def _episodes_ended(self, rewards: np.ndarray, valid: np.ndarray, ended: np.ndarray) -> list[tuple]:
+        """The episodes that ended in these steps, in order (return, length, valid steps up to its end);
+        carries the returns and lengths of the episodes still going into the next call."""
+        returns = self.returns + np.cumsum(rewards * valid, axis=0)  # [T, N]: each env's return so far
+        lengths = self.lengths + np.cumsum(valid, axis=0)
+        played = np.cumsum(valid.sum(axis=1))
+        start_return, start_length = np.zeros(len(self.returns)), np.zeros(len(self.lengths), dtype=np.int64)
+        finished = []
+        for t, i in zip(*np.nonzero(ended), strict=True):  # by step, then env
+            finished.append((float(returns[t, i] - start_return[i]), int(lengths[t, i] - start_length[i]),
+                             int(played[t])))
+            start_return[i], start_length[i] = returns[t, i], lengths[t, i]
+        self.returns, self.lengths = returns[-1] - start_return, lengths[-1] - start_length
+        return finished
 
     def close(self) -> None:
         self.env.close()

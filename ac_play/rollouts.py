@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ac_play.agent import ActorCritic
+from ac_play.agent import COMPUTE_DTYPE, ActorCritic
 from ac_play.envs import Rollout
 from ac_play.returns import NORMALISE_EPS, RunningNormaliser, gae_advantages
 
@@ -41,8 +41,9 @@ def rollout_batch(
     critic's values denormalised) and then scaled to mean 0, std 1 over the batch.
     """
     steps, envs, obs_dim = rollout.obs.shape
-    probs, values = agent.forward(rollout.obs.reshape(-1, obs_dim))
-    values = normaliser.denormalise(values).reshape(steps, envs)
+    all_obs = rollout.obs.astype(COMPUTE_DTYPE, copy=False)
+    probs, values = agent.forward(all_obs.reshape(-1, obs_dim))
+    values = normaliser.denormalise(values.astype(np.float64)).reshape(steps, envs)
     ended = rollout.terminated | rollout.truncated
     advantages = gae_advantages(
         rollout.rewards, values[:-1], values[1:], rollout.terminated, ended, gamma, lam
@@ -53,12 +54,13 @@ def rollout_batch(
     advantages = advantages[valid]
     actions = rollout.actions[valid]
     chosen = probs.reshape(steps, envs, -1)[:-1][valid][np.arange(len(actions)), actions]
+    advantages = (advantages - advantages.mean()) / (advantages.std() + NORMALISE_EPS)
     return Batch(
-        obs=rollout.obs[:-1][valid],
+        obs=all_obs[:-1][valid],
         actions=actions,
-        targets=normaliser.normalise(returns),
-        advantages=(advantages - advantages.mean()) / (advantages.std() + NORMALISE_EPS),
-        old_logp=np.log(np.maximum(chosen, np.finfo(float).tiny)),
+        targets=normaliser.normalise(returns).astype(COMPUTE_DTYPE),
+        advantages=advantages.astype(COMPUTE_DTYPE),
+        old_logp=np.log(np.maximum(chosen, np.finfo(COMPUTE_DTYPE).tiny)),
     )
 
 
