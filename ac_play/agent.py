@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,44 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     """logits [B, A] -> log-probabilities [B, A], via log-sum-exp so nothing overflows."""
     shifted = logits - logits.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+class Activations(NamedTuple):
+    """One forward pass, as the backward needs it; every array in the observations' precision.
+
+    A column of ones after the inputs and after the hidden units multiplies each layer's bias
+    row (`layer_views`), so a layer is one product forward and its gradient one product back.
+    """
+
+    inputs: np.ndarray
+    """[B, D + 1]: obs and ones."""
+    z: np.ndarray
+    """[B, H]: obs @ W1 + b1."""
+    hidden: np.ndarray
+    """[B, H + 1]: relu(z) and ones."""
+    out: np.ndarray
+    """[B, A + 1]: the logits, then the value."""
+
+    @property
+    def h(self) -> np.ndarray:
+        return self.hidden[:, :-1]
+
+    @property
+    def logits(self) -> np.ndarray:
+        return self.out[:, :-1]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.out[:, -1]
+
+
+def with_ones(x: np.ndarray) -> np.ndarray:
+    """x [B, K] -> [B, K + 1]: x and a last column of ones, in x's float type (float64 for any other)."""
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    out = np.empty((x.shape[0], x.shape[1] + 1), dtype=dtype)
+    out[:, :-1] = x
+    out[:, -1] = 1.0
+    return out
 
 
 @dataclass(frozen=True)
@@ -129,28 +168,27 @@ class ActorCritic:
 
     def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """obs [B, D] -> probs [B, A], values [B]."""
-        _, _, logits, values = self._forward(np.atleast_2d(obs))
-        return np.exp(log_softmax(logits)), values
+        acts = self._forward(np.atleast_2d(obs))
+        return np.exp(log_softmax(acts.logits)), acts.values
 
-    def _forward(self, obs: np.ndarray, layers: tuple[np.ndarray, np.ndarray] | None = None):
-        """obs [B, D] -> z, h [B, H], logits [B, A], values [B] (views of one product), in obs's precision."""
+    def _forward(self, obs: np.ndarray, layers: tuple[np.ndarray, np.ndarray] | None = None) -> Activations:
+        """obs [B, D] -> the layers' activations, in obs's precision (`layers_for`)."""
         first, second = layers or self.layers_for(obs)
-        z = obs @ first[:-1]  # obs @ W1 + b1
-        z += first[-1]
-        h = np.maximum(z, 0.0)
-        out = h @ second[:-1]  # [logits | values] = h @ [Wa Wc] + [ba bc]
-        out += second[-1]
-        return z, h, out[:, :-1], out[:, -1]
+        inputs = with_ones(obs)
+        z = inputs @ first  # obs @ W1 + b1
+        hidden = with_ones(z)
+        np.maximum(hidden[:, :-1], 0.0, out=hidden[:, :-1])  # h = relu(z), in place
+        return Activations(inputs, z, hidden, hidden @ second)  # [logits | values] = h @ [Wa Wc] + [ba bc]
 
     def hidden_activations(self, obs: np.ndarray) -> np.ndarray:
         """obs [B, D] -> h [B, H]: what the shared ReLU layer passes on (0 where a unit is off)."""
-        return self._forward(np.atleast_2d(obs))[1]
+        return self._forward(np.atleast_2d(obs)).h
 
     # -- the policy: every caller acts through these ----------------------------------------
 
     def act(self, obs: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """obs [B, D] -> actions [B]: the most probable (rng None), or sampled with one draw of rng per row."""
-        _, _, logits, _ = self._forward(np.atleast_2d(obs))
+        logits = self._forward(np.atleast_2d(obs)).logits
         if rng is None:
             return logits.argmax(axis=1)
         # softmax up to a factor: sample_actions needs no normalised probabilities
@@ -223,8 +261,9 @@ class ActorCritic:
         batch = len(obs)
         count = batch if REDUCTIONS[reduction] is np.mean else 1  # what each step's loss is divided by
         first, second = self.layers_for(obs)
-        z, h, logits, values = self._forward(obs, (first, second))
-        active = z > 0
+        acts = self._forward(obs, (first, second))
+        logits, values = acts.logits, acts.values
+        active = acts.z > 0
         logp = log_softmax(logits)
         probs = np.exp(logp)
         rows = np.arange(batch)
@@ -244,9 +283,9 @@ class ActorCritic:
 
         # backward: the forward's names in reverse order, d<name> = d loss / d <name>, each
         # layer's gradient written straight into one flat vector laid out as the parameters
-        flat = np.empty(self.params.flat.shape, dtype=h.dtype)
+        flat = np.empty(self.params.flat.shape, dtype=acts.out.dtype)
         dfirst, dsecond = layer_views(flat, self.obs_dim, self.n_actions, self.hidden)
-        dout = np.empty((batch, self.n_actions + 1), dtype=h.dtype)  # [dlogits | dvalues], as out = [logits | values]
+        dout = np.empty_like(acts.out)  # [dlogits | dvalues], as out = [logits | values]
         dlogits, dvalues = dout[:, :-1], dout[:, -1]
         dlogp_chosen = weight * (-1.0 / count)  # actor: d actor_terms / d logp[a] = -weight
         # log-softmax: dlogits = onehot(a) * dlogp_a - probs * dlogp_a
@@ -257,12 +296,10 @@ class ActorCritic:
             dlogits += (entropy_coef / count) * probs * (logp + entropy[:, None])
         # huber: d/dV = clip(V - G, -delta, delta)
         np.multiply(clipped_error, value_coef / count, out=dvalues)
-        np.matmul(h.T, dout, out=dsecond[:-1])  # out = h @ [Wa Wc] + [ba bc]
-        dout.sum(axis=0, out=dsecond[-1])
+        np.matmul(acts.hidden.T, dout, out=dsecond)  # out = [h 1] @ [Wa Wc; ba bc]
         dh = dout @ second[:-1].T  # h feeds both heads: dlogits @ Wa.T + dvalues @ Wc.T in one product
         dh *= active  # relu: passes the gradient only where it was active
-        np.matmul(obs.T, dh, out=dfirst[:-1])  # z = obs @ W1 + b1
-        dh.sum(axis=0, out=dfirst[-1])
+        np.matmul(acts.inputs.T, dh, out=dfirst)  # z = [obs 1] @ [W1; b1]
         grads = FlatParams.of(flat.astype(np.float64, copy=False), self.obs_dim, self.n_actions, self.hidden)
         return terms, grads
 
@@ -346,8 +383,9 @@ def input_gradients(agent: ActorCritic, obs: np.ndarray, actions: np.ndarray) ->
     obs = np.atleast_2d(obs)
     actions = np.asarray(actions)
     rows = np.arange(obs.shape[0])
-    z, h, logits, values = agent._forward(obs)
-    probs = np.exp(log_softmax(logits))
+    acts = agent._forward(obs)
+    z, h, values = acts.z, acts.h, acts.values
+    probs = np.exp(log_softmax(acts.logits))
     wa, wc = agent.params["Wa"], agent.params["Wc"]
     # log-softmax: d logp[a] / d logits = onehot(a) - probs
     dlogits = -probs
