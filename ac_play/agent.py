@@ -201,15 +201,16 @@ class ActorCritic:
         matrix product and a few floats in plain Python: NumPy's per-call overhead on arrays of
         two numbers would cost more than the arithmetic.
         """
-        w1, b1 = self.params["W1"], self.params["b1"]
-        _, second = self.layers()  # views: later changes to the parameters act at once
-        heads, head_bias = second[:-1], second[-1]
+        first, second = self.layers()  # views: later changes to the parameters act at once
+        # [obs 1] and [h 1], as in `Activations`, kept between calls: their last entries stay 1
+        inputs, hidden = np.ones(self.obs_dim + 1), np.ones(self.hidden + 1)
+        h = hidden[:-1]
 
         def action(row: np.ndarray) -> int:
-            hidden = row @ w1
-            hidden += b1
-            np.maximum(hidden, 0.0, out=hidden)
-            logits = (hidden @ heads + head_bias).tolist()[:-1]  # the last column is the critic's
+            inputs[:-1] = row
+            np.matmul(inputs, first, out=h)
+            np.maximum(h, 0.0, out=h)
+            logits = (hidden @ second).tolist()[:-1]  # the last column is the critic's
             return logits.index(max(logits)) if uniform is None else sample_from_logits(logits, uniform())
 
         return action

@@ -245,7 +245,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=whole_number, help="train this many episodes (default: until solved)")
     parser.add_argument("--envs", type=whole_number, help="episodes played at once, a vector env above 1 (default 16)")
     parser.add_argument("--lr", type=number,
-                        help="learning rate (default 0.004; the notebook preset's 0.005)")
+                        help="learning rate (default 0.01; the notebook preset's 0.005)")
     parser.add_argument("--update", choices=["rollout", "episode"],
                         help="learn every few steps from GAE advantages (rollout, the default), or once per "
                              "batch of whole episodes from Monte-Carlo returns (episode, the notebook's)")
