@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from ac_play.agent import PARAM_NAMES, ActorCritic, input_gradients, log_softmax, sample_actions
+from ac_play.agent import COMPUTE_DTYPE, PARAM_NAMES, ActorCritic, input_gradients, log_softmax, sample_actions
 from ac_play.optim import Adam
 
 
@@ -78,6 +78,26 @@ def test_gradients_match_central_finite_differences(batch, obs_dim, n_actions, h
     advantages = returns - values
     kwargs = dict(advantages=advantages, entropy_coef=entropy, value_coef=0.5, reduction=reduction)
     assert_gradients_match_finite_differences(agent, obs, actions, returns, **kwargs)
+
+
+@pytest.mark.parametrize("old_logp", [False, True])
+def test_float32_batches_give_the_float64_gradients_to_float32_precision(old_logp):
+    """The rollout update learns in float32 (COMPUTE_DTYPE); the parameters and the gradient stay float64."""
+    rng = np.random.default_rng(11)
+    agent = agent_with_random_params(4, 2, 16, seed=11)
+    obs, actions, returns = random_batch(rng, 256, 4, 2)
+    kwargs = dict(advantages=rng.standard_normal(256), entropy_coef=0.01)
+    if old_logp:
+        probs, _ = agent.forward(obs)
+        kwargs["old_logp"] = np.log(probs[np.arange(256), actions]) + rng.uniform(-0.1, 0.1, size=256)
+    terms, grads = agent.loss_terms_and_grads(obs, actions, returns, **kwargs)
+    narrow = {k: v.astype(COMPUTE_DTYPE) for k, v in kwargs.items() if isinstance(v, np.ndarray)}
+    terms32, grads32 = agent.loss_terms_and_grads(
+        obs.astype(COMPUTE_DTYPE), actions, returns.astype(COMPUTE_DTYPE), **{**kwargs, **narrow}
+    )
+    assert grads32.flat.dtype == np.float64 and agent.params.flat.dtype == np.float64
+    assert np.abs(grads32.flat - grads.flat).max() < 1e-5 * np.abs(grads.flat).max()
+    assert terms32.total == pytest.approx(terms.total, rel=1e-5)
 
 
 def assert_gradients_match_finite_differences(agent, obs, actions, returns, **kwargs):

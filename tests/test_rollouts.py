@@ -52,6 +52,37 @@ def test_one_env_rollout_carries_an_episode_across_calls():
     assert second.finished[0][1] > 7  # the first episode's length counts the steps of both calls
 
 
+def count_step_by_step(rollouts, envs):
+    """The episodes of consecutive rollouts, counted a step and an env at a time from their arrays."""
+    returns, lengths, finished = [0.0] * envs, [0] * envs, []
+    for rollout in rollouts:
+        played = 0
+        for t in range(len(rollout.valid)):
+            played += int(rollout.valid[t].sum())
+            for i in range(envs):
+                if not rollout.valid[t, i]:
+                    continue
+                returns[i] += rollout.rewards[t, i]
+                lengths[i] += 1
+                if rollout.terminated[t, i] or rollout.truncated[t, i]:
+                    finished.append((returns[i], lengths[i], played))
+                    returns[i], lengths[i] = 0.0, 0
+        yield finished
+        finished = []
+
+
+def test_vector_rollout_episodes_match_a_step_by_step_count_across_calls():
+    runner = RolloutRunner("CartPole-v1", 5, 3, np.random.default_rng(3))
+    agent = ActorCritic.create(4, 2, hidden=8, seed=3)
+    rollouts = [runner.play(agent, steps) for steps in (7, 40, 1, 90)]
+    runner.close()
+    assert sum(len(r.finished) for r in rollouts) >= 10
+    assert [r.finished for r in rollouts] == list(count_step_by_step(rollouts, 5))
+    for rollout in rollouts:
+        ended = rollout.terminated | rollout.truncated
+        assert not (rollout.valid[1:] & ended[:-1]).any()  # the step after an end only resets
+
+
 @pytest.mark.parametrize("envs", [1, 8, 16, 32, 64, 128])
 def test_rollout_batches_scale_with_envs(envs):
     config = TrainConfig(envs=envs)
@@ -59,7 +90,7 @@ def test_rollout_batches_scale_with_envs(envs):
     assert config.steps >= MIN_STEPS
     assert rows >= 1024
     assert rows / config.minibatches == pytest.approx(MINIBATCH, rel=0.3)
-    assert config.lr == 0.004
+    assert config.lr == 0.01  # one rate at every --envs: each optimiser step sees MINIBATCH rows
 
 
 def test_each_pass_updates_once_per_minibatch_and_sees_every_row_once():
