@@ -20,14 +20,20 @@ def discounted_returns(rewards: np.ndarray, gamma: float, bootstrap: float = 0.0
     rewards [T] -> returns [T]. `bootstrap` is the critic's estimate of the value after the
     last step, for episodes cut off by a time limit rather than ended by a fall.
     """
-    out = [0.0] * len(rewards)
-    running = float(bootstrap)
-    rewards_list = rewards.tolist()
-    # the one Python loop over timesteps: the recursion runs backwards through time
-    for t in range(len(rewards_list) - 1, -1, -1):
-        running = rewards_list[t] + gamma * running
+    return np.array(backward_sums(rewards.tolist(), [gamma] * len(rewards), float(bootstrap)))
+
+
+def backward_sums(values: list[float], decays: list[float], last: float = 0.0) -> list[float]:
+    """out_t = values_t + decays_t * out_{t+1}, with out_T = last: the recursion behind returns and GAE.
+
+    In plain floats: for one sequence, NumPy's cost per call would be most of the work.
+    """
+    out = [0.0] * len(values)
+    running = last
+    for t in range(len(values) - 1, -1, -1):
+        running = values[t] + decays[t] * running
         out[t] = running
-    return np.array(out)
+    return out
 
 
 def gae_advantages(
@@ -41,11 +47,14 @@ def gae_advantages(
     lam 1 gives the Monte-Carlo return minus V, bootstrapped at the rollout's end; lam 0 one step.
     """
     deltas = rewards + gamma * next_values * ~terminated - values
+    decays = gamma * lam * ~ended
+    if deltas.shape[1] == 1:
+        return np.array(backward_sums(deltas[:, 0].tolist(), decays[:, 0].tolist())).reshape(deltas.shape)
     advantages = np.empty_like(deltas)
     carry = np.zeros(deltas.shape[1:])
     # the recursion runs backwards through time; each step is one NumPy operation over the envs
     for t in range(len(deltas) - 1, -1, -1):
-        carry = deltas[t] + gamma * lam * ~ended[t] * carry
+        carry = deltas[t] + decays[t] * carry
         advantages[t] = carry
     return advantages
 
