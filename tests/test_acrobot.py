@@ -7,9 +7,9 @@ from ac_play.config import MIN_STEPS, ROLLOUT_BATCH, TrainConfig, preset
 
 def test_acrobot_learns_from_smaller_batches_with_an_entropy_bonus():
     acrobot, cartpole = TrainConfig(env_id="Acrobot-v1"), TrainConfig()
-    assert (acrobot.envs * acrobot.steps, acrobot.entropy) == (256, 0.03)
+    assert (acrobot.envs * acrobot.steps, acrobot.entropy) == (512, 0.03)
     assert (cartpole.envs * cartpole.steps, cartpole.entropy) == (ROLLOUT_BATCH, 0.0)
-    assert TrainConfig(env_id="Acrobot-v1", envs=1).steps == 256
+    assert TrainConfig(env_id="Acrobot-v1", envs=1).steps == 512
     assert TrainConfig(env_id="Acrobot-v1", envs=64).steps == MIN_STEPS  # never fewer of each env
     # measured with the rollout update only: the notebook's update keeps no bonus
     assert TrainConfig(env_id="Acrobot-v1", update="episode").entropy == 0.0
@@ -29,9 +29,9 @@ def test_train_solves_acrobot_with_the_defaults(tmp_path, cli):
     assert result.returncode == 0, result.stderr
     done = json.loads(result.stdout.splitlines()[-1])
     assert done["event"] == "done" and done["solved"]
-    assert done["solved_at"] <= 150
+    assert done["solved_at"] <= 300  # the bar
     config = json.loads((out / "config.json").read_text())
-    assert (config["envs"], config["steps"], config["entropy"]) == (16, 16, 0.03)
+    assert (config["envs"], config["steps"], config["entropy"]) == (16, 32, 0.03)
     episodes = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     first_batch = [episode["episode_return"] for episode in episodes[:16]]
     assert sum(first_batch) / 16 < -400  # the untrained agent hardly ever swings up

@@ -7,7 +7,7 @@ from ac_play.agent import ActorCritic
 from ac_play.config import MIN_STEPS, MINIBATCH, TrainConfig
 from ac_play.envs import RolloutRunner, SingleRolloutRunner
 from ac_play.returns import RunningNormaliser
-from ac_play.rollouts import learn_in_passes, rollout_batch, split_points
+from ac_play.rollouts import learn_in_passes, rollout_batch, scaled_advantages, split_points
 from ac_play.training import Trainer
 
 
@@ -129,3 +129,13 @@ def test_a_pass_cuts_its_shuffled_batch_where_array_split_would(size, parts):
     cuts = [np.arange(size)[start:end] for start, end in split_points(size, parts)]
     expected = np.array_split(np.arange(size), parts)
     assert [c.tolist() for c in cuts] == [e.tolist() for e in expected]
+
+
+def test_advantages_are_scaled_to_std_one_but_noise_below_a_rewards_size_is_not_blown_up():
+    rng = np.random.default_rng(0)
+    learning = scaled_advantages(rng.standard_normal(500) * 5.0 + 3.0, np.ones(500))
+    assert abs(learning.mean()) < 1e-9 and learning.std() == pytest.approx(1.0)
+    # Acrobot before its first swing-up: -1 on every step, advantages only the critic's error
+    noise = rng.standard_normal(500) * 0.01
+    flat = scaled_advantages(noise, -np.ones(500))
+    assert abs(flat.mean()) < 1e-9 and flat.std() == pytest.approx(noise.std(), rel=1e-6)
