@@ -32,29 +32,20 @@ COMPUTE_DTYPE = np.float32
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """logits [B, A] -> log-probabilities [B, A], via log-sum-exp so nothing overflows."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
 
 
 class Activations(NamedTuple):
-    """One forward pass, as the backward needs it; every array in the observations' precision.
-
-    A column of ones after the inputs and after the hidden units multiplies each layer's bias
-    row (`layer_views`), so a layer is one product forward and its gradient one product back.
-    """
+    """One forward pass, as the backward needs it; every array in the observations' precision."""
 
     inputs: np.ndarray
-    """[B, D + 1]: obs and ones."""
+    """[B, D + 1]: obs and a column of ones, so that [W1; b1] (`layer_views`) is one product each way."""
     z: np.ndarray
     """[B, H]: obs @ W1 + b1."""
-    hidden: np.ndarray
-    """[B, H + 1]: relu(z) and ones."""
+    h: np.ndarray
+    """[B, H]: relu(z)."""
     out: np.ndarray
     """[B, A + 1]: the logits, then the value."""
-
-    @property
-    def h(self) -> np.ndarray:
-        return self.hidden[:, :-1]
 
     @property
     def logits(self) -> np.ndarray:
@@ -176,9 +167,10 @@ class ActorCritic:
         first, second = layers or self.layers_for(obs)
         inputs = with_ones(obs)
         z = inputs @ first  # obs @ W1 + b1
-        hidden = with_ones(z)
-        np.maximum(hidden[:, :-1], 0.0, out=hidden[:, :-1])  # h = relu(z), in place
-        return Activations(inputs, z, hidden, hidden @ second)  # [logits | values] = h @ [Wa Wc] + [ba bc]
+        h = np.maximum(z, 0.0)
+        out = h @ second[:-1]  # [logits | values] = h @ [Wa Wc] + [ba bc]
+        out += second[-1]
+        return Activations(inputs, z, h, out)
 
     def hidden_activations(self, obs: np.ndarray) -> np.ndarray:
         """obs [B, D] -> h [B, H]: what the shared ReLU layer passes on (0 where a unit is off)."""
@@ -202,7 +194,7 @@ class ActorCritic:
         two numbers would cost more than the arithmetic.
         """
         first, second = self.layers()  # views: later changes to the parameters act at once
-        # [obs 1] and [h 1], as in `Activations`, kept between calls: their last entries stay 1
+        # [obs 1] and [h 1], kept between calls (their last entries stay 1): each layer is one product
         inputs, hidden = np.ones(self.obs_dim + 1), np.ones(self.hidden + 1)
         h = hidden[:-1]
 
@@ -297,7 +289,8 @@ class ActorCritic:
             dlogits += (entropy_coef / count) * probs * (logp + entropy[:, None])
         # huber: d/dV = clip(V - G, -delta, delta)
         np.multiply(clipped_error, value_coef / count, out=dvalues)
-        np.matmul(acts.hidden.T, dout, out=dsecond)  # out = [h 1] @ [Wa Wc; ba bc]
+        np.matmul(acts.h.T, dout, out=dsecond[:-1])  # out = h @ [Wa Wc] + [ba bc]
+        dout.sum(axis=0, out=dsecond[-1])
         dh = dout @ second[:-1].T  # h feeds both heads: dlogits @ Wa.T + dvalues @ Wc.T in one product
         dh *= active  # relu: passes the gradient only where it was active
         np.matmul(acts.inputs.T, dh, out=dfirst)  # z = [obs 1] @ [W1; b1]
