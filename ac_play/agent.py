@@ -183,8 +183,28 @@ class ActorCritic:
         logits = self._forward(np.atleast_2d(obs)).logits
         if rng is None:
             return logits.argmax(axis=1)
-        # softmax up to a factor: sample_actions needs no normalised probabilities
-        return sample_actions(np.exp(logits - logits.max(axis=1, keepdims=True)), rng.random(len(logits)))
+        return sample_logit_rows(logits, rng)
+
+    def rollout_policy(self, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+        """`act` sampling with `rng`, for the steps of one rollout: obs [N, D] -> actions [N].
+
+        The parameters stay as they are while a rollout plays, so the layers are cast to
+        COMPUTE_DTYPE once, here, rather than at every step, and only the actor's columns are
+        multiplied: a third less work per step of a vector env than `act`.
+        """
+        first, second = self.layers_for(np.empty(0, dtype=COMPUTE_DTYPE))
+        w1, b1 = first[:-1], first[-1]
+        actor, actor_bias = np.ascontiguousarray(second[:-1, :-1]), second[-1, :-1]
+
+        def actions(obs: np.ndarray) -> np.ndarray:
+            z = obs @ w1
+            z += b1
+            np.maximum(z, 0.0, out=z)
+            logits = z @ actor
+            logits += actor_bias
+            return sample_logit_rows(logits, rng)
+
+        return actions
 
     def row_policy(self, uniform: Callable[[], float] | None = None) -> Callable[[np.ndarray], int]:
         """The lean per-row variant of `act` for the single-env loop: obs [D] (float64) -> action.
@@ -324,6 +344,12 @@ def choose(weights: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     if rng is None:
         return weights.argmax(axis=1)
     return sample_actions(weights, rng.random(len(weights)))
+
+
+def sample_logit_rows(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """logits [B, A] -> actions [B], sampled from their softmax with one draw of rng per row."""
+    # softmax up to a factor: sample_actions needs no normalised probabilities
+    return sample_actions(np.exp(logits - logits.max(axis=1, keepdims=True)), rng.random(len(logits)))
 
 
 def sample_actions(weights: np.ndarray, uniforms: np.ndarray) -> np.ndarray:

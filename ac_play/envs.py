@@ -259,10 +259,11 @@ class RolloutRunner:
         actions = np.empty((steps, n), dtype=np.int64)
         rewards = np.empty((steps, n))
         terminated, truncated = np.empty((steps, n), dtype=bool), np.empty((steps, n), dtype=bool)
+        policy = agent.rollout_policy(self.rng)
         # only what must happen step by step is in the loop; the rest is worked out below for all steps at once
         for t in range(steps):
             obs[t] = self.obs
-            actions[t] = agent.act(self.obs, self.rng)
+            actions[t] = policy(self.obs)
             self.obs, rewards[t], terminated[t], truncated[t], _ = self.env.step(actions[t])
         obs[steps] = self.obs
         ended = terminated | truncated

@@ -252,6 +252,19 @@ def test_the_per_row_policy_acts_as_the_batched_one():
     np.testing.assert_array_equal(by_row, sample_actions(agent.forward(rows)[0], np.random.default_rng(8).random(200)))
 
 
+@pytest.mark.parametrize("n_actions", [2, 3])
+def test_the_rollout_policy_samples_as_act_does_and_sees_no_later_update(n_actions):
+    agent = agent_with_random_params(4, n_actions, 16, seed=9)
+    states = np.random.default_rng(9).normal(size=(50, 16, 4)).astype(COMPUTE_DTYPE)
+    policy = agent.rollout_policy(np.random.default_rng(10))
+    expected_rng = np.random.default_rng(10)
+    expected = [agent.act(obs, expected_rng) for obs in states]
+    agent.params.flat[:] = 0.0  # an update after the rollout began: the rollout plays on with its own weights
+    played = [policy(obs) for obs in states]
+    np.testing.assert_array_equal(played, expected)
+    assert len({action for batch in played for action in batch.tolist()}) == n_actions
+
+
 KINK_MARGIN = 1e-4
 """Closer than this to a ReLU's kink, a central difference of step 1e-6 could straddle it."""
 

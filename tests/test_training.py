@@ -28,7 +28,7 @@ def test_default_settings_solve_cartpole_v1():
     assert trainer.solved
     assert stats[-1].running_reward > 475
     # pinned so a change that moves the default run's numbers is seen and said
-    assert (stats[-1].episode, stats[-1].env_steps) == (214, 40747)
+    assert (stats[-1].episode, stats[-1].env_steps) == (247, 42506)
 
 
 @pytest.mark.parametrize("envs", [1, 4])
