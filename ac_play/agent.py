@@ -11,12 +11,12 @@ H the hidden size, A the number of actions.
     values = h @ Wc + bc              [B]     critic head
 
 The policy lives here too, in one place: `act` (greedy or sampled actions for a batch), its lean
-per-row variant `row_policy` for the single-env loop, and the sampling rule both use.
+per-row variant `row_policy` for the single-env loop and `rollout_policy` for a rollout's steps,
+all sampling by the one rule in `ac_play.sampling`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -25,6 +25,7 @@ import numpy as np
 
 from ac_play.learning_stats import dead_fraction
 from ac_play.params import PARAM_NAMES, FlatParams, layer_views, param_shapes
+from ac_play.sampling import sample_from_logits, sample_logit_rows
 
 COMPUTE_DTYPE = np.float32
 """What the rollout update plays and learns in (see `ActorCritic.layers_for`); parameters stay float64."""
@@ -337,41 +338,6 @@ def actor_objective(
 
 REDUCTIONS = {"mean": np.mean, "sum": np.sum}
 """How per-step losses combine into the loss of a batch."""
-
-
-def choose(weights: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
-    """weights [B, A] (probabilities, or anything proportional) -> actions [B]: greedy when rng is None."""
-    if rng is None:
-        return weights.argmax(axis=1)
-    return sample_actions(weights, rng.random(len(weights)))
-
-
-def sample_logit_rows(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """logits [B, A] -> actions [B], sampled from their softmax with one draw of rng per row."""
-    # softmax up to a factor: sample_actions needs no normalised probabilities
-    return sample_actions(np.exp(logits - logits.max(axis=1, keepdims=True)), rng.random(len(logits)))
-
-
-def sample_actions(weights: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """weights [B, A], uniforms [B] in [0, 1) -> actions [B], action i with probability weights[i] / sum.
-
-    Inverse-CDF sampling: compare one uniform draw, scaled to the total, with the cumulative weights.
-    """
-    cumulative = np.cumsum(weights, axis=1)
-    threshold = uniforms[:, None] * cumulative[:, -1:]
-    return np.minimum((threshold >= cumulative).sum(axis=1), weights.shape[1] - 1)
-
-
-def sample_from_logits(logits: list[float], u: float) -> int:
-    """`sample_actions` for one row of logits in plain Python (the single-env loop's per-step path)."""
-    top = max(logits)
-    weights = [math.exp(x - top) for x in logits]
-    threshold = u * sum(weights)
-    action, total = 0, weights[0]
-    while threshold >= total and action < len(weights) - 1:
-        action += 1
-        total += weights[action]
-    return action
 
 
 @dataclass(frozen=True)

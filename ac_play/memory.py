@@ -11,7 +11,7 @@ from ac_play.envs import EnvInfo
 MEMORY_LIMIT = 8 * 2**30
 """Bytes a training run may need (see `memory_needed`); bigger runs are refused before they allocate.
 
-A laptop's memory, far above any useful run: the defaults need 4 MiB, --envs 1000 about 68 MiB.
+A laptop's memory, far above any useful run: the defaults need 4 MiB, --envs 1000 about 131 MiB.
 """
 FLOAT_BYTES = 8
 UNLIMITED_EPISODE_STEPS = 1000

@@ -6,8 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from ac_play.agent import COMPUTE_DTYPE, PARAM_NAMES, ActorCritic, input_gradients, log_softmax, sample_actions
+from ac_play.agent import COMPUTE_DTYPE, PARAM_NAMES, ActorCritic, input_gradients, log_softmax
 from ac_play.optim import Adam
+from ac_play.sampling import sample_actions
 
 
 def random_batch(rng, batch, obs_dim, n_actions):

@@ -43,7 +43,7 @@ def assert_one_error_line(result, words):
     [
         (["bench", "--env", "Nope-v0"], "unknown environment 'Nope-v0'"),
         (["bench", "--env", "Pendulum-v1"], "ac-play needs Discrete"),
-        (["bench", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about 65 TiB of memory"),
+        (["bench", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about 125 TiB of memory"),
         (["bench", "--seeds", "1000", "--jobs", "1000"], "--jobs 1000 would need about"),
         (["bench", "--memory", "5", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about"),
         (["bench", "--tui", "--seeds", "1", "--envs", BIG_ENVS], f"--envs {BIG_ENVS} would need about"),

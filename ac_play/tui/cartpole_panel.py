@@ -11,9 +11,9 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ac_play.agent import choose
 from ac_play.cartpole import ACTION_ARROWS, Track, is_cartpole
 from ac_play.returns import ValueScale
+from ac_play.sampling import choose
 from ac_play.snapshot import Snapshot
 from ac_play.tui.cartpole_text import draw_cartpole
 

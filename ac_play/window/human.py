@@ -15,10 +15,11 @@ import gymnasium as gym
 import pygame
 
 from ac_play import checkpoint, history
-from ac_play.agent import ActorCritic, choose
+from ac_play.agent import ActorCritic
 from ac_play.cartpole import Track, is_cartpole
 from ac_play.errors import AcPlayError, SettingError
 from ac_play.returns import ValueScale
+from ac_play.sampling import choose
 from ac_play.snapshot import Snapshot
 from ac_play.window import keys, scores
 from ac_play.window.display import open_window

@@ -8,8 +8,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from ac_play.agent import choose
 from ac_play.returns import ValueScale
+from ac_play.sampling import choose
 from ac_play.snapshot import Snapshot
 
 KICK_ANGULAR_VELOCITY = 0.5
