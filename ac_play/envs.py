@@ -242,6 +242,23 @@ class Rollout:
     """Episodes that ended in the rollout, in order: (return, length, valid steps of the rollout up to its end)."""
 
 
+def episodes_ended(rewards: np.ndarray, valid: np.ndarray, ended: np.ndarray, returns: np.ndarray,
+                   lengths: np.ndarray) -> tuple[list[tuple[float, int, int]], np.ndarray, np.ndarray]:
+    """The episodes that ended in T steps of N envs (arrays [T, N]), in order of their ends, each as
+    (return, length, valid steps of all envs up to its end); and the returns [N] and lengths [N]
+    of the episodes still going, carried on from `returns` and `lengths`."""
+    so_far = returns + np.cumsum(rewards * valid, axis=0)  # [T, N]: each env's return up to each step
+    steps_so_far = lengths + np.cumsum(valid, axis=0)
+    played = np.cumsum(valid.sum(axis=1))
+    start_return, start_length = np.zeros(len(returns)), np.zeros(len(lengths), dtype=np.int64)
+    finished = []
+    for t, i in zip(*np.nonzero(ended), strict=True):  # by step, then env
+        finished.append((float(so_far[t, i] - start_return[i]), int(steps_so_far[t, i] - start_length[i]),
+                         int(played[t])))
+        start_return[i], start_length[i] = so_far[t, i], steps_so_far[t, i]
+    return finished, so_far[-1] - start_return, steps_so_far[-1] - start_length
+
+
 class RolloutRunner:
     """Plays a fixed number of steps on N envs at a time, episodes carrying on across calls."""
 
@@ -272,23 +289,8 @@ class RolloutRunner:
         valid[0], valid[1:] = ~self.resetting, ~ended[:-1]
         ended &= valid
         self.resetting = ended[-1]
-        finished = self._episodes_ended(rewards, valid, ended)
+        finished, self.returns, self.lengths = episodes_ended(rewards, valid, ended, self.returns, self.lengths)
         return Rollout(obs, actions, rewards, terminated, truncated, valid, finished)
-
-    def _episodes_ended(self, rewards: np.ndarray, valid: np.ndarray, ended: np.ndarray) -> list[tuple]:
-        """The episodes that ended in these steps, in order (return, length, valid steps up to its end);
-        carries the returns and lengths of the episodes still going into the next call."""
-        returns = self.returns + np.cumsum(rewards * valid, axis=0)  # [T, N]: each env's return so far
-        lengths = self.lengths + np.cumsum(valid, axis=0)
-        played = np.cumsum(valid.sum(axis=1))
-        start_return, start_length = np.zeros(len(self.returns)), np.zeros(len(self.lengths), dtype=np.int64)
-        finished = []
-        for t, i in zip(*np.nonzero(ended), strict=True):  # by step, then env
-            finished.append((float(returns[t, i] - start_return[i]), int(lengths[t, i] - start_length[i]),
-                             int(played[t])))
-            start_return[i], start_length[i] = returns[t, i], lengths[t, i]
-        self.returns, self.lengths = returns[-1] - start_return, lengths[-1] - start_length
-        return finished
 
     def close(self) -> None:
         self.env.close()
@@ -306,7 +308,7 @@ class SingleRolloutRunner:
         self.uniforms = UniformStream(rng)
         self.obs = self.env.reset(seed=seed)[0]
         self.resetting = False
-        self.episode_return, self.length = 0.0, 0
+        self.returns, self.lengths = np.zeros(1), np.zeros(1, dtype=np.int64)
 
     def play(self, agent: ActorCritic, steps: int) -> Rollout:
         policy = agent.row_policy(self.uniforms.next)
@@ -315,32 +317,28 @@ class SingleRolloutRunner:
         # plain lists per step, arrays at the end: a NumPy scalar store costs more than the list's
         actions, rewards = [0] * steps, [0.0] * steps
         terminated, truncated, valid = [False] * steps, [False] * steps, [False] * steps
-        finished = []
-        played = 0
         env_step = self.env.step
         for t in range(steps):
-            row = rows[t]
-            row[:] = self.obs  # the float64 copy, not the env's float32 array: a mixed-type product costs more
+            rows[t] = self.obs
             if self.resetting:
                 self.obs = self.env.reset()[0]
                 self.resetting = False
                 continue
-            action = actions[t] = policy(row)
-            self.obs, reward, fell, cut, _ = env_step(action)
-            rewards[t], terminated[t], truncated[t], valid[t] = reward, fell, cut, True
-            played += 1
-            self.episode_return += reward
-            self.length += 1
-            if fell or cut:
-                finished.append((float(self.episode_return), self.length, played))
-                self.episode_return, self.length, self.resetting = 0.0, 0, True
+            action = actions[t] = policy(self.obs)
+            self.obs, rewards[t], terminated[t], truncated[t], _ = env_step(action)
+            valid[t] = True
+            self.resetting = terminated[t] or truncated[t]
         rows[steps] = self.obs
         column = (steps, 1)
-        return Rollout(
+        rollout = Rollout(
             obs, np.array(actions, dtype=np.int64).reshape(column), np.array(rewards, dtype=np.float64).reshape(column),
             np.array(terminated, dtype=bool).reshape(column), np.array(truncated, dtype=bool).reshape(column),
-            np.array(valid, dtype=bool).reshape(column), finished,
+            np.array(valid, dtype=bool).reshape(column), [],
         )
+        rollout.finished, self.returns, self.lengths = episodes_ended(
+            rollout.rewards, rollout.valid, rollout.terminated | rollout.truncated, self.returns, self.lengths
+        )
+        return rollout
 
     def close(self) -> None:
         self.env.close()
