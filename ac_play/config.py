@@ -46,9 +46,8 @@ class TrainConfig:
     """Steps of each env per rollout update. None: `default_steps(envs, env_id)`, about ROLLOUT_BATCH steps in all."""
     gae_lambda: float = 0.95
     """How far the advantages look ahead before trusting the critic (0: one step; 1: to the episode's end)."""
-    epochs: int = 4
-    """Passes over each rollout's batch. 4 at lr 0.01 needs as few env steps as 8 at 0.004 did, for half
-    the optimiser steps (CartPole-v1, seeds 200-263); 3 needed 5-10% more env steps."""
+    epochs: int | None = None
+    """Passes over each rollout's batch. None: `default_epochs(env_id)`, EPOCHS but for envs in ENV_ROLLOUT_DEFAULTS."""
     minibatches: int | None = None
     """Parts each pass splits the batch into, one optimiser step each. None: about MINIBATCH rows each."""
     clip: float = 0.2
@@ -85,6 +84,8 @@ class TrainConfig:
             self.lr = default_lr(self.envs, self.update)
         if self.entropy is None:
             self.entropy = default_entropy(self.env_id, self.update)
+        if self.epochs is None:
+            self.epochs = default_epochs(self.env_id)
         if self.steps is None:
             self.steps = default_steps(self.envs, self.env_id)
         if self.minibatches is None:
@@ -139,15 +140,20 @@ class TrainConfig:
 
 ROLLOUT_BATCH = 1024
 """Steps in one rollout update up to 64 envs (see `default_steps`)."""
-ENV_ROLLOUT_DEFAULTS: dict[str, dict[str, float]] = {"Acrobot-v1": {"batch": 512, "entropy": 0.03}}
-"""The rollout batch and entropy coefficient of envs that learn better with their own than CartPole's
-(ROLLOUT_BATCH, no entropy bonus). Acrobot-v1, seeds 200-219 at 16 envs, solved within 300 episodes:
+EPOCHS = 4
+"""Passes over each rollout's batch. 4 at lr 0.01 needs as few env steps as 8 at 0.004 did, for half
+the optimiser steps (CartPole-v1, seeds 200-263 at 1 to 64 envs); 3 needed 5-10% more env steps."""
+ENV_ROLLOUT_DEFAULTS: dict[str, dict[str, float]] = {"Acrobot-v1": {"batch": 512, "entropy": 0.03, "epochs": 8}}
+"""The rollout batch, entropy coefficient and passes of envs that learn better with their own than
+CartPole's (ROLLOUT_BATCH, no entropy bonus, EPOCHS). Acrobot-v1, seeds 200-219 at 16 envs, solved within 300 episodes:
 batch 1024 19 (median 166 episodes), 512 19 (148), 256 17 (119; two never swung up), 256 with
 entropy 0.01, 0.02 and 0.03 20 (115, 130, 122). Smaller batches mean more updates while its episodes
 are long (500 steps untrained); at 16 envs MIN_STEPS makes the batch 512. Until an episode first swings
 up, every return is the same -500 and the advantages are noise, which drove the policy to one action
 (entropy 0.9 to 0.01 in 30 episodes of seed 100 at 0.01, never swinging up); 0.03 and
-rollouts.ADVANTAGE_FLOOR hold it off: seeds 100-199 at 512, 16 envs, 4 epochs, lr 0.01, solved 99."""
+rollouts.ADVANTAGE_FLOOR hold it off. With both, 4 passes left some seeds short of -100 after 300
+episodes, still learning: seeds 100-199 at 16 envs solved 95 with 4 passes, 100 with 8 (and entropy
+0.01 or 0.02 with 4 passes, 96). Its env steps cost far more than the passes, so 8 cost little time."""
 MIN_STEPS = 32
 """The fewest steps of each env in a rollout: fewer, and GAE leans on the critic too soon. At 64 envs
 (CartPole-v1, seeds 200-263) 16 steps solved every seed, but the slowest took 331k env steps; 32 steps,
@@ -177,6 +183,11 @@ def default_steps(envs: int, env_id: str = "CartPole-v1") -> int:
     with at least MIN_STEPS of each env."""
     batch = ENV_ROLLOUT_DEFAULTS.get(env_id, {}).get("batch", ROLLOUT_BATCH)
     return max(MIN_STEPS, round(batch / max(envs, 1)))
+
+
+def default_epochs(env_id: str) -> int:
+    """EPOCHS, or the env's own in ENV_ROLLOUT_DEFAULTS."""
+    return int(ENV_ROLLOUT_DEFAULTS.get(env_id, {}).get("epochs", EPOCHS))
 
 
 def default_entropy(env_id: str, update: str = "rollout") -> float:

@@ -18,9 +18,11 @@ from ac_play.returns import NORMALISE_EPS, RunningNormaliser, gae_advantages
 
 ADVANTAGE_FLOOR = 1.0
 """The least std `scaled_advantages` divides by, in units of the batch's mean |reward|. Acrobot-v1, seeds
-100-199 at 16 envs, solved within 300 episodes: no floor 96, 0.1 95, 0.3 97, 1.0 99. CartPole-v1's
-advantages only fall below it once the policy balances: seeds 200-263 needed the same env steps with
-and without it."""
+100-199 at 16 envs and 4 passes, solved within 300 episodes: no floor 96, 0.1 95, 0.3 97, 1.0 99, 2.0
+100. Such counts move by a few seeds with any change to the code; what the floor removes for certain
+is the walk away from uniform (seed 0 without it: entropy 1.1 to 0.5, never a swing-up in 300 episodes;
+with it, solved). CartPole-v1's advantages only fall below it once the policy balances: seeds 200-263
+needed the same env steps with and without it."""
 
 
 @dataclass
