@@ -208,7 +208,7 @@ class ActorCritic:
         return actions
 
     def row_policy(self, uniform: Callable[[], float] | None = None) -> Callable[[np.ndarray], int]:
-        """The lean per-row variant of `act` for the single-env loop: obs [D] (float64) -> action.
+        """The lean per-row variant of `act` for the single-env loop: obs [D] -> action, in float64.
 
         Greedy when `uniform` is None, else sampled with one `uniform()` per step. One small
         matrix product and a few floats in plain Python: NumPy's per-call overhead on arrays of

@@ -77,8 +77,8 @@ def scaled_advantages(advantages: np.ndarray, rewards: np.ndarray) -> np.ndarray
 
     When every return is alike, as in Acrobot-v1 before its first swing-up (-1 on every step),
     the advantages are only the critic's leftover error, at a hundredth of a step's reward. Scaled
-    to std 1, that noise walked the policy away from uniform, and 4 of Acrobot's seeds 100-199 never
-    swung up (ADVANTAGE_FLOOR has the measurements).
+    to std 1, that noise walked the policy away from uniform until, on some seeds, it never swung up
+    (ADVANTAGE_FLOOR has the measurements).
     """
     floor = ADVANTAGE_FLOOR * float(np.abs(rewards).mean()) if len(rewards) else 0.0
     return (advantages - advantages.mean()) / (max(float(advantages.std()), floor) + NORMALISE_EPS)
