@@ -312,7 +312,7 @@ class SingleRolloutRunner:
 
     def play(self, agent: ActorCritic, steps: int) -> Rollout:
         policy = agent.row_policy(self.uniforms.next)
-        obs = np.empty((steps + 1, 1, len(self.obs)))
+        obs = np.empty((steps + 1, 1, len(self.obs)), dtype=COMPUTE_DTYPE)  # as the vector runner's
         rows = obs[:, 0]
         # plain lists per step, arrays at the end: a NumPy scalar store costs more than the list's
         actions, rewards = [0] * steps, [0.0] * steps
